@@ -1,0 +1,326 @@
+"""The answering engine: loads a knowledge directory and answers questions. Pure, no Telegram.
+
+Interface (stable, used by the Telegram adapter, the query log and the CLI):
+
+    engine = Engine.load(Path("knowledge"))      # raises KnowledgeError listing every problem
+    result = engine.answer("Đảng bộ Khối thành lập ngày nào?", today=date(2026, 11, 23))
+    result = engine.answer_entry("ngay-truyen-thong")   # a button press; None if the id is unknown
+    engine.version        # content hash of the knowledge files
+    engine.sources        # list[Source]: .id .title .date .publisher .description .scope
+    engine.examples(4)    # example questions for /start
+    engine.normalize(q)   # the normalised form of a question (for the query log)
+
+Statuses: ``answered`` when the best entry scores at least ``ANSWER_AT``; ``ambiguous`` (2–4
+suggestions) in the grey zone down to ``SUGGEST_AT``; below that a source paragraph may still
+answer (labelled as an excerpt) when it clearly covers the question, else ``no_answer`` with the
+closest entries. The thresholds are calibrated on tests/eval (``python -m bot eval``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot import compose
+from bot.knowledge import (
+    Entry,
+    KnowledgeBase,
+    KnowledgeError,
+    Problem,
+    Source,
+    load_knowledge,
+    load_with_problems,
+)
+from bot.lexicon import HOW_MANY, WHEN, Analysis, Lexicon
+from bot.matcher import Matcher, Scored, source_vocabulary
+from bot.results import Citation, Result, Suggestion
+from bot.vntext import fold, nfc_ws, tokenize
+
+ANSWER_AT = 0.70
+SUGGEST_AT = 0.50
+PASSAGE_AT = 0.90  # share of the question's weight a single sentence must explain
+MAX_SUGGESTIONS = 4
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[\"“(*]?[A-ZĐÀ-Ỹ0-9])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a source paragraph, for the passage fallback."""
+
+    source: str
+    paragraph: int
+    text: str
+    folded: frozenset[str]
+    has_number: bool
+
+
+class Engine:
+    """Answers questions from one loaded, validated knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
+        self.matcher = Matcher(kb, self.lexicon)
+        self.sentences = self._index_sentences()
+
+    # --- loading -----------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, root: Path | str) -> Engine:
+        """Load, validate and index a knowledge directory (KnowledgeError lists all problems)."""
+        engine = cls(load_knowledge(root))
+        problems = engine.phrasing_problems()
+        if problems:
+            raise KnowledgeError(problems)
+        return engine
+
+    @staticmethod
+    def check(root: Path | str) -> tuple[Engine | None, list[Problem]]:
+        """Every problem in a knowledge directory, and the engine when it could be built."""
+        kb, problems = load_with_problems(root)
+        if not kb.entries or not kb.sources:
+            return None, problems
+        engine = Engine(kb)
+        return engine, problems + engine.phrasing_problems()
+
+    def phrasing_problems(self) -> list[Problem]:
+        """The same question (after normalisation) in two entries."""
+        seen: dict[tuple[str, ...], Entry] = {}
+        problems: list[Problem] = []
+        for entry in self.kb.entries.values():
+            own: set[tuple[str, ...]] = set()
+            for text, a in zip(entry.all_questions, self.matcher.analyses[entry.id], strict=True):
+                key = (*sorted(set(a.folded)), *sorted(a.intents))
+                if not a.folded:
+                    problems.append(Problem(entry.file, entry.line, entry.id,
+                                            f"question {text!r} has no content words"))
+                    continue
+                other = seen.get(key)
+                if other is not None and other.id != entry.id:
+                    problems.append(Problem(
+                        entry.file, entry.line, entry.id,
+                        f"question {text!r} is the same as one in entry {other.id!r} "
+                        f"({other.file}:{other.line})"))
+                own.add(key)
+            for key in own:
+                seen.setdefault(key, entry)
+        return problems
+
+    @property
+    def version(self) -> str:
+        """Content hash of the knowledge files."""
+        return self.kb.version
+
+    @property
+    def sources(self) -> list[Source]:
+        """The source documents, oldest first."""
+        return sorted(self.kb.sources.values(), key=lambda s: s.date)
+
+    def examples(self, n: int = 4) -> list[str]:
+        """Example questions for a welcome message: the first entries of the first files."""
+        preferred = ["ngay-truyen-thong", "tien-than", "thanh-lap-lai-2007", "so-dang-vien"]
+        picked = [self.kb.entries[i].question for i in preferred if i in self.kb.entries]
+        for entry in self.kb.entries.values():
+            if len(picked) >= n:
+                break
+            if entry.question not in picked and entry.scope == "central":
+                picked.append(entry.question)
+        return picked[:n]
+
+    def normalize(self, question: str) -> str:
+        """The normalised form of a question, as the matcher sees it."""
+        return self.lexicon.analyze(question).normalized
+
+    # --- answering ---------------------------------------------------------------------------
+
+    def answer(self, question: str, *, today: date | None = None) -> Result:
+        """Answer a question: a cited entry, a grey-zone suggestion list, or an honest no."""
+        today = today or date.today()
+        words = tokenize(question)
+        analysis = self.lexicon.analyze(question)
+        norm = analysis.normalized
+        kind = compose.smalltalk_kind(words)
+        if kind is not None:
+            return Result(question, "answered", compose.SMALLTALK[kind], kind="smalltalk",
+                          score=1.0, normalized=norm)
+        if not analysis.tokens:
+            return Result(question, "no_answer", compose.EMPTY, normalized=norm)
+        ranked = self.matcher.rank(analysis)
+        best = ranked[0] if ranked else None
+        if best is not None and best.score >= ANSWER_AT:
+            entry = self.kb.entries[best.entry_id]
+            if analysis.now and self._stale(entry):
+                return Result(question, "ambiguous", compose.STALE_NOW, score=best.score,
+                              suggestions=self._suggest(ranked, best.score, force=True),
+                              normalized=norm)
+            return self._entry_result(question, entry, best.score, analysis, today, ranked)
+        if best is not None and best.score >= SUGGEST_AT:
+            return Result(question, "ambiguous", compose.AMBIGUOUS, score=best.score,
+                          suggestions=self._suggest(ranked, best.score), normalized=norm)
+        passage = self._passage(question, analysis)
+        if passage is not None:
+            return passage
+        closest = tuple(Suggestion(s.entry_id, self.kb.entries[s.entry_id].question,
+                                   round(s.score, 4)) for s in ranked[:3])
+        text = compose.NO_ANSWER + (compose.NO_ANSWER_SUGGEST if closest else "")
+        return Result(question, "no_answer", text, score=best.score if best else 0.0,
+                      suggestions=closest, normalized=norm)
+
+    def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:
+        """The answer of one entry (a button press); None when the id is unknown."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        analysis = self.lexicon.analyze(entry.question)
+        return self._entry_result(entry.question, entry, 1.0, analysis, today or date.today(), [])
+
+    def _stale(self, entry: Entry) -> bool:
+        """A dated one-off fact (not a series) cannot answer 'now'."""
+        return entry.as_of is not None and entry.fact is None and entry.compute is None
+
+    def _entry_result(
+        self,
+        question: str,
+        entry: Entry,
+        score: float,
+        analysis: Analysis,
+        today: date,
+        ranked: list[Scored],
+    ) -> Result:
+        years = [n for n in analysis.numbers if len(n) == 4]
+        fact = self.kb.facts.get(entry.fact) if entry.fact else None
+        kind = "entry"
+        if fact is not None:
+            text, cites, _ = compose.fact_answer(self.kb, entry, fact, years)
+            kind = "fact"
+        elif entry.compute is not None:
+            text = compose.anniversary_answer(entry, today, years)
+            cites = compose.entry_citations(self.kb, entry)
+            kind = "computed"
+        else:
+            text = entry.answer
+            cites = compose.entry_citations(self.kb, entry)
+        related = tuple(Suggestion(r, self.kb.entries[r].question) for r in entry.related
+                        if r in self.kb.entries)
+        return Result(question, "answered", text, cites, round(min(score, 1.0), 4), entry.id,
+                      suggestions=(), related=related, kind=kind,  # type: ignore[arg-type]
+                      normalized=analysis.normalized)
+
+    def _suggest(
+        self, ranked: list[Scored], top: float, force: bool = False
+    ) -> tuple[Suggestion, ...]:
+        floor = min(SUGGEST_AT * 0.8, top - 0.2) if not force else 0.0
+        picked = [s for s in ranked if s.score >= floor][:MAX_SUGGESTIONS]
+        if len(picked) < 2:
+            picked = ranked[:2]
+        return tuple(Suggestion(s.entry_id, self.kb.entries[s.entry_id].question,
+                                round(s.score, 4)) for s in picked)
+
+    # --- passage fallback ----------------------------------------------------------------------
+
+    def _index_sentences(self) -> list[Sentence]:
+        out: list[Sentence] = []
+        for source in self.kb.sources.values():
+            if source.provincial:
+                continue  # never answer the central bloc's questions from the provincial article
+            for para in source.paragraphs:
+                if not para.substantive:
+                    continue
+                for sentence in _SENTENCE_END.split(para.text):
+                    sentence = sentence.strip()
+                    if len(sentence.split()) < 6:
+                        continue
+                    analysis = self.lexicon.analyze(sentence)
+                    out.append(Sentence(source.id, para.index, sentence,
+                                        frozenset(analysis.folded),
+                                        any(n for n in analysis.numbers)))
+        return out
+
+    def _passage(self, question: str, analysis: Analysis) -> Result | None:
+        terms = self.matcher.terms(analysis)
+        if len(terms) < 3:
+            return None
+        total = sum(t.weight for t in terms)
+        best: tuple[float, Sentence] | None = None
+        for sentence in self.sentences:
+            got = sum(t.weight for t in terms if t.folded in sentence.folded)
+            share = got / total
+            if best is None or share > best[0]:
+                best = (share, sentence)
+        if best is None or best[0] < PASSAGE_AT:
+            return None
+        share, sentence = best
+        if (WHEN in analysis.intents or HOW_MANY in analysis.intents) and not sentence.has_number:
+            return None
+        src = self.kb.sources[sentence.source]
+        cite = Citation(src.id, src.title, src.display_date, sentence.text)
+        text = f"{compose.PASSAGE_LEAD}\n\u201c{sentence.text}\u201d"
+        return Result(question, "answered", text, (cite,), round(share * 0.75, 4), None,
+                      kind="passage", normalized=analysis.normalized)
+
+    # --- curators' checks ----------------------------------------------------------------------
+
+    def explain(self, question: str) -> list[str]:
+        """The normalised query and the top candidates with their scores, for curators."""
+        analysis = self.lexicon.analyze(question)
+        lines = [f"normalised: {analysis.normalized}"]
+        terms = self.matcher.terms(analysis)
+        lines.append("terms: " + ", ".join(
+            f"{t.folded}={t.weight:.2f}" + (f" (typo of {t.corrected_from})"
+                                            if t.corrected_from else "") for t in terms))
+        for s in self.matcher.rank(analysis, limit=6):
+            lines.append(
+                f"{s.score:.3f} {s.entry_id}: recall={s.recall:.2f} precision={s.precision:.2f} "
+                f"fuzz={s.fuzz:.2f} intent×{s.intent_factor:.2f} via {s.phrasing!r}"
+            )
+            if s.missing:
+                lines.append(f"       unexplained: {', '.join(s.missing)}")
+        lines.append(f"thresholds: answer ≥ {ANSWER_AT}, suggest ≥ {SUGGEST_AT}")
+        return lines
+
+    def self_test(self) -> tuple[int, int, list[dict[str, str | None]]]:
+        """Run every stored phrasing through the matcher; each must answer its own entry."""
+        passed = total = 0
+        failures: list[dict[str, str | None]] = []
+        for entry in self.kb.entries.values():
+            for text in entry.all_questions:
+                total += 1
+                result = self.answer(text, today=date(2026, 1, 1))
+                if result.status == "answered" and result.entry_id == entry.id:
+                    passed += 1
+                else:
+                    failures.append({"entry": entry.id, "question": text,
+                                     "status": result.status, "got": result.entry_id
+                                     or (result.suggestions[0].entry_id
+                                         if result.suggestions else None)})
+        return passed, total, failures
+
+    def coverage(self) -> dict[str, object]:
+        """Substantive source paragraphs cited by at least one entry or fact."""
+        quotes: dict[str, list[str]] = {}
+        for entry in self.kb.entries.values():
+            for c in entry.citations:
+                quotes.setdefault(c.source, []).append(nfc_ws(c.quote))
+        for fact in self.kb.facts.values():
+            for v in fact.values:
+                quotes.setdefault(v.source, []).append(nfc_ws(v.quote))
+        by_source: dict[str, dict[str, object]] = {}
+        cited_all = total_all = 0
+        for source in self.sources:
+            paras = [p for p in source.paragraphs if p.substantive]
+            uncited = [p.index for p in paras
+                       if not any(q in nfc_ws(p.text) for q in quotes.get(source.id, []))]
+            cited = len(paras) - len(uncited)
+            by_source[source.id] = {"cited": cited, "total": len(paras), "uncited": uncited}
+            cited_all += cited
+            total_all += len(paras)
+        return {"cited": cited_all, "total": total_all, "by_source": by_source}
+
+
+def folded_contains(haystack: str, needle: str) -> bool:
+    """Whether needle appears in haystack ignoring case, diacritics and spacing (eval helper)."""
+    h = " ".join(fold(w) for w in haystack.split())
+    n = " ".join(fold(w) for w in needle.split())
+    return n in h

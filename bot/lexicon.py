@@ -1,0 +1,216 @@
+"""Phrase-level analysis of Vietnamese questions: abbreviations, synonyms, question words and filler.
+
+Question words become intent tokens instead of being deleted (generic stopword lists delete
+exactly the words that say what is asked): khi nào / bao giờ / năm nào → WHEN, bao nhiêu / mấy →
+HOW_MANY, ở đâu → WHERE, ai → WHO, vì sao → WHY. "hiện nay", "bây giờ" set the NOW flag.
+
+A pattern word matches a typed word when they are equal, or when the typed word has no
+diacritics at all and the folded forms are equal ("nam nao" matches "năm nào", but "nam nào"
+with its marks does not match "năm").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.knowledge import Synonyms
+from bot.vntext import fold, has_marks, tokenize
+
+WHEN, HOW_MANY, WHERE, WHO, WHY, WHAT = "WHEN", "HOW_MANY", "WHERE", "WHO", "WHY", "WHAT"
+STRONG_INTENTS = frozenset({WHEN, HOW_MANY, WHERE, WHO, WHY})
+
+INTENT_PHRASES: dict[str, list[str]] = {
+    WHEN: ["khi nào", "bao giờ", "năm nào", "ngày nào", "ngày mấy", "năm mấy", "tháng mấy",
+           "tháng nào", "thời gian nào", "thời điểm nào", "lúc nào", "hồi nào", "mốc thời gian",
+           "vào thời gian nào", "ngày tháng năm nào", "ngày bao nhiêu", "năm bao nhiêu",
+           "thời gian", "thời điểm", "khi"],
+    HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số", "con số", "số liệu", "quy mô"],
+    WHERE: ["ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm", "đâu", "ở nơi nào"],
+    WHO: ["là ai", "do ai", "người nào", "vị nào", "đồng chí nào", "ai", "những ai"],
+    WHY: ["tại sao", "vì sao", "lý do", "sao lại", "nguyên nhân", "vì lý do gì", "để làm gì",
+          "nhằm mục đích gì", "vì đâu"],
+    WHAT: ["là gì", "những gì", "cái gì", "gì", "như thế nào", "thế nào", "ra sao", "nội dung gì",
+           "gồm những gì", "bao gồm", "gồm", "những", "nào"],
+}
+NOW_PHRASES = ["hiện nay", "hiện tại", "bây giờ", "hiện giờ", "đến nay", "ngày nay", "mới nhất",
+               "gần đây nhất", "năm nay", "hôm nay", "hiện", "nay", "gần nhất", "lúc này"]
+FILLER_PHRASES = [
+    "cho mình hỏi", "cho tôi hỏi", "cho em hỏi", "cho anh hỏi", "cho chị hỏi", "cho hỏi",
+    "xin hỏi", "xin cho biết", "cho biết", "hãy cho biết", "vui lòng", "làm ơn", "giúp mình",
+    "giúp tôi", "giúp em", "bạn ơi", "ad ơi", "bot ơi", "mình muốn hỏi", "tôi muốn hỏi",
+    "em muốn hỏi", "mình muốn biết", "tôi muốn biết", "em muốn biết", "bạn có biết",
+    "có biết", "kể tên", "liệt kê", "nêu rõ", "trình bày", "tóm tắt", "giải thích", "kể ra",
+    "được không", "có được không", "đúng không", "phải không", "không ạ", "vậy ạ", "thế ạ",
+    "nhé", "với ạ", "tìm hiểu", "thông tin về", "thông tin", "nói về", "nói qua", "kể về",
+]
+FILLER_WORDS = frozenset(
+    "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
+    "hỏi xin biết muốn dạ vâng thưa ok oke okay hi hello alo ạh nêu kể cụ thể chi tiết rõ "
+    "ơ ừ hihi hehe haha vui lòng giùm dùm với cho xem tra cứu".split()
+)
+# Words so common in questions about the bloc that they say nothing on their own.
+FUNCTION_WORDS = frozenset(
+    "là của các có được đã và thì mà vào tại trong về này đó kia một số cái sự việc những "
+    "nào ra lên bị để do từ theo như cũng còn rất nhất đến".split()
+)
+
+
+@dataclass
+class Analysis:
+    """A question after phrase-level analysis."""
+
+    tokens: list[str]  # canonical accented tokens (content words, in order)
+    folded: list[str]  # folded keys aligned with tokens
+    marked: list[bool]  # whether the typed word carried diacritics
+    intents: set[str] = field(default_factory=set)
+    now: bool = False
+    numbers: list[str] = field(default_factory=list)
+
+    @property
+    def normalized(self) -> str:
+        """A readable normalised form: content tokens plus intent markers."""
+        extra = [f"<{i}>" for i in sorted(self.intents)] + (["<NOW>"] if self.now else [])
+        return " ".join([*self.tokens, *extra])
+
+
+# Rule kinds applied by the phrase scanner.
+_REPLACE, _INTENT, _NOW, _DROP = "replace", "intent", "now", "drop"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: tuple[str, ...]
+    kind: str
+    value: tuple[str, ...] = ()
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(tokenize(text))
+
+
+class Lexicon:
+    """Compiled abbreviations, synonyms, intent phrases and filler."""
+
+    def __init__(self, synonyms: Synonyms, vocabulary: Iterable[str] = ()) -> None:
+        real_words_exact = set(vocabulary)
+        real_words = {fold(w) for w in real_words_exact}
+        # Rules are grouped by stage; within a stage the longest pattern wins.
+        self._abbr: dict[str, tuple[str, ...]] = {}
+        self._abbr_exact: dict[str, tuple[str, ...]] = {}
+        # Short forms that are also real words (TƯ / tư tưởng) expand only when typed in capitals.
+        upper: dict[str, str] = {}
+        stage_syn: list[_Rule] = []
+        for short, expansions in synonyms.abbreviations.items():
+            key = short.casefold()
+            if key in real_words_exact or (len(key) > 1 and fold(key) in real_words and
+                                           fold(key) != key):
+                upper[unicodedata.normalize("NFC", short).upper()] = expansions[0]
+                continue
+            if len(expansions) == 1:
+                value = _words(expansions[0])
+            else:
+                # Ambiguous: the short form and every expansion are one term.
+                value = (key,)
+                stage_syn.extend(_Rule(_words(e), _REPLACE, value) for e in expansions)
+            self._abbr_exact[key] = value
+            if fold(key) not in real_words or fold(key) == key:
+                self._abbr[fold(key)] = value
+        for group in synonyms.groups:
+            canonical = _words(group[0])
+            stage_syn.extend(_Rule(_words(p), _REPLACE, canonical) for p in group[1:])
+        stage_q: list[_Rule] = []
+        for intent, phrases in INTENT_PHRASES.items():
+            stage_q.extend(_Rule(_words(p), _INTENT, (intent,)) for p in phrases)
+        stage_q.extend(_Rule(_words(p), _NOW) for p in NOW_PHRASES)
+        stage_q.extend(_Rule(_words(p), _DROP) for p in FILLER_PHRASES)
+        self._stages = [self._index(stage_syn), self._index(stage_q)]
+        self._upper_re = (
+            re.compile(r"(?<!\w)(" + "|".join(map(re.escape, upper)) + r")(?!\w)")
+            if upper else None
+        )
+        self._upper = upper
+
+    @staticmethod
+    def _index(rules: list[_Rule]) -> dict[str, list[_Rule]]:
+        index: dict[str, list[_Rule]] = {}
+        for rule in rules:
+            if rule.pattern:
+                index.setdefault(fold(rule.pattern[0]), []).append(rule)
+        for bucket in index.values():
+            bucket.sort(key=lambda r: -len(r.pattern))
+        return index
+
+    def analyze(self, text: str) -> Analysis:
+        """Tokenise a question and apply abbreviations, synonyms, intents and filler rules."""
+        if self._upper_re is not None:
+            text = self._upper_re.sub(
+                lambda m: f" {self._upper[m.group(1)]} ", unicodedata.normalize("NFC", text)
+            )
+        words = tokenize(text)
+        typed: list[tuple[str, bool]] = []  # (word, typed with marks)
+        for w in words:
+            exp = self._abbr_exact.get(w) or (None if has_marks(w) else self._abbr.get(w))
+            if exp:
+                typed.extend((e, True) for e in exp)
+            else:
+                typed.append((w, has_marks(w)))
+        result = Analysis([], [], [])
+        for i, stage in enumerate(self._stages):
+            typed = self._scan(typed, stage, result, final=i == len(self._stages) - 1)
+        for w, marked in typed:
+            if w in FILLER_WORDS or (not marked and fold(w) in _FILLER_FOLDED):
+                continue
+            result.tokens.append(w)
+            result.folded.append(fold(w))
+            result.marked.append(marked)
+            if w.isdigit() or w.startswith(("d", "m")) and w[1:2].isdigit():
+                result.numbers.append(w)
+        return result
+
+    @staticmethod
+    def _scan(
+        typed: list[tuple[str, bool]],
+        rules: dict[str, list[_Rule]],
+        result: Analysis,
+        final: bool,
+    ) -> list[tuple[str, bool]]:
+        out: list[tuple[str, bool]] = []
+        i = 0
+        n = len(typed)
+        while i < n:
+            word, marked = typed[i]
+            bucket = rules.get(fold(word))
+            rule = None
+            if bucket:
+                for cand in bucket:
+                    k = len(cand.pattern)
+                    if i + k <= n and all(
+                        _same(typed[i + j], cand.pattern[j]) for j in range(k)
+                    ):
+                        rule = cand
+                        break
+            if rule is None:
+                out.append((word, marked))
+                i += 1
+                continue
+            i += len(rule.pattern)
+            if rule.kind == _REPLACE:
+                out.extend((v, True) for v in rule.value)
+            elif rule.kind == _INTENT:
+                result.intents.add(rule.value[0])
+            elif rule.kind == _NOW:
+                result.now = True
+        return out
+
+
+_FILLER_FOLDED = frozenset(fold(w) for w in FILLER_WORDS if not has_marks(w))
+
+
+def _same(typed: tuple[str, bool], pattern_word: str) -> bool:
+    word, marked = typed
+    if word == pattern_word:
+        return True
+    return not marked and fold(word) == fold(pattern_word)

@@ -1,0 +1,254 @@
+"""Matching a question against curated entries. Pure, no I/O.
+
+Candidates come from an inverted index over folded tokens; they are then scored:
+
+* recall: how much of the *question* the phrasing explains, each word weighted by how
+  distinctive it is (IDF over entries). A question with unexplained distinctive words
+  ("Đảng Cộng sản Việt Nam thành lập ngày nào?" against "Đảng bộ Khối thành lập ngày nào?")
+  scores low even though every word of the phrasing is in the question. This is the guard
+  against token_set_ratio's subset failure.
+* precision: how much of the phrasing the question covers, with the same weights.
+* rapidfuzz token_sort_ratio on the folded strings, for typos and word order.
+* intent: a WHEN question does not fit an entry only ever asked as HOW_MANY.
+
+Accents count: a word typed with marks that matches only on the folded form ("dương" for
+"đường") earns less than an exact match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from bot.knowledge import Entry, KnowledgeBase
+from bot.lexicon import FUNCTION_WORDS, STRONG_INTENTS, Analysis, Lexicon
+from bot.vntext import fold, telex_decode, tokenize
+
+FOLDED_ONLY_CREDIT = 0.75  # typed with marks, matched only without them
+TYPO_CREDIT = 0.8  # matched after typo / Telex correction
+HIDDEN_CREDIT = 0.9  # matched an entry's tags or fact years rather than a phrasing
+RECALL_BETA2 = 4.0  # F-beta with beta=2: explaining the question matters most
+FUZZ_WEIGHT = 0.15
+INTENT_MISMATCH = 0.78
+INTENT_MISSING = 0.92
+CANDIDATES = 40
+
+
+@dataclass
+class Phrasing:
+    """One indexed phrasing of an entry."""
+
+    entry_id: str
+    text: str
+    tokens: dict[str, set[str]]  # folded -> accented forms
+    weight_total: float
+    folded_str: str
+    intents: frozenset[str]
+
+
+@dataclass
+class Scored:
+    """A scored entry with the details ``--explain`` shows."""
+
+    entry_id: str
+    score: float
+    phrasing: str
+    recall: float
+    precision: float
+    fuzz: float
+    intent_factor: float
+    matched: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueryTerm:
+    """A question word ready for scoring."""
+
+    folded: str
+    accented: str
+    marked: bool
+    weight: float
+    corrected_from: str | None = None
+
+
+class Matcher:
+    """Inverted index over all phrasings of all entries, with IDF weights."""
+
+    def __init__(self, kb: KnowledgeBase, lexicon: Lexicon) -> None:
+        self.kb = kb
+        self.lexicon = lexicon
+        self.phrasings: list[Phrasing] = []
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        self.entry_intents: dict[str, frozenset[str]] = {}
+        self.entry_hidden: dict[str, set[str]] = {}
+        self.analyses: dict[str, list[Analysis]] = {}
+        df: dict[str, int] = defaultdict(int)
+        for entry in kb.entries.values():
+            analyses = [lexicon.analyze(q) for q in entry.all_questions]
+            self.analyses[entry.id] = analyses
+            seen: set[str] = set()
+            intents: set[str] = set()
+            for a in analyses:
+                seen.update(a.folded)
+                intents |= a.intents & STRONG_INTENTS
+            hidden = self._hidden_tokens(entry)
+            self.entry_hidden[entry.id] = hidden - seen
+            for tok in seen | hidden:
+                df[tok] += 1
+            self.entry_intents[entry.id] = frozenset(intents)
+        n = max(len(kb.entries), 1)
+        self.idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
+        self.unknown_weight = math.log(1 + n) + 1.0
+        for entry in kb.entries.values():
+            for text, a in zip(entry.all_questions, self.analyses[entry.id], strict=True):
+                tokens: dict[str, set[str]] = defaultdict(set)
+                for acc, fo in zip(a.tokens, a.folded, strict=True):
+                    tokens[fo].add(acc)
+                idx = len(self.phrasings)
+                self.phrasings.append(
+                    Phrasing(entry.id, text, dict(tokens),
+                             sum(self.weight(t) for t in tokens), " ".join(a.folded),
+                             frozenset(a.intents & STRONG_INTENTS))
+                )
+                for tok in tokens:
+                    self.postings[tok].append(idx)
+            for tok in self.entry_hidden[entry.id]:
+                for idx in range(len(self.phrasings) - len(entry.all_questions),
+                                 len(self.phrasings)):
+                    self.postings[tok].append(idx)
+        # Vocabulary for typo correction: most frequent first, so ties favour common words.
+        self.vocabulary = sorted(self.idf, key=lambda t: self.idf[t])
+        self._vocab_set = set(self.vocabulary)
+
+    def _hidden_tokens(self, entry: Entry) -> set[str]:
+        """Tags, years of the entry's facts and dates: match, but are not part of a phrasing."""
+        hidden: set[str] = set()
+        for tag in entry.tags:
+            hidden.update(self.lexicon.analyze(tag).folded)
+        fact = self.kb.facts.get(entry.fact) if entry.fact else None
+        if fact is not None:
+            for value in fact.values:
+                hidden.add(value.as_of[:4])
+        if entry.as_of:
+            hidden.add(entry.as_of[:4])
+        return {h for h in hidden if h}
+
+    def weight(self, folded: str) -> float:
+        """How distinctive a word is: IDF over entries; unknown words weigh the most."""
+        if folded in FUNCTION_WORDS_FOLDED:
+            return 0.15
+        return self.idf.get(folded, self.unknown_weight)
+
+    def terms(self, analysis: Analysis) -> list[QueryTerm]:
+        """Question words with weights, correcting typos against the vocabulary."""
+        out: dict[str, QueryTerm] = {}
+        for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked,
+                                   strict=True):
+            if fo in out:
+                continue
+            term = QueryTerm(fo, acc, marked, self.weight(fo))
+            if fo not in self._vocab_set and not fo[:1].isdigit():
+                fixed = self._correct(fo)
+                if fixed is not None:
+                    term = QueryTerm(fixed, fixed, False, self.weight(fixed), corrected_from=fo)
+            out.setdefault(term.folded, term)
+        return list(out.values())
+
+    def _correct(self, word: str) -> str | None:
+        decoded = telex_decode(word)
+        if decoded is not None:
+            folded = fold(decoded)
+            if folded in self._vocab_set:
+                return folded
+        if len(word) < 4:
+            return None
+        match = process.extractOne(word, self.vocabulary, scorer=Levenshtein.distance,
+                                   score_cutoff=1)
+        return match[0] if match is not None else None
+
+    def rank(self, analysis: Analysis, limit: int = 10) -> list[Scored]:
+        """Entries ranked by score, best first."""
+        terms = self.terms(analysis)
+        if not terms:
+            return []
+        total = sum(t.weight for t in terms)
+        strong = [t for t in terms if t.weight >= 1.0] or terms
+        bound: dict[int, float] = defaultdict(float)
+        for t in strong:
+            for idx in self.postings.get(t.folded, ()):
+                bound[idx] += t.weight
+        if not bound:
+            return []
+        candidates = sorted(bound, key=bound.__getitem__, reverse=True)[:CANDIDATES]
+        query_str = " ".join(t.folded for t in terms)
+        q_intents = analysis.intents & STRONG_INTENTS
+        best: dict[str, Scored] = {}
+        for idx in candidates:
+            p = self.phrasings[idx]
+            scored = self._score(p, terms, total, query_str, q_intents)
+            prev = best.get(p.entry_id)
+            if prev is None or scored.score > prev.score:
+                best[p.entry_id] = scored
+        return sorted(best.values(), key=lambda s: s.score, reverse=True)[:limit]
+
+    def _score(
+        self,
+        p: Phrasing,
+        terms: list[QueryTerm],
+        total: float,
+        query_str: str,
+        q_intents: set[str],
+    ) -> Scored:
+        hidden = self.entry_hidden[p.entry_id]
+        got = 0.0
+        matched: list[str] = []
+        missing: list[str] = []
+        for t in terms:
+            forms = p.tokens.get(t.folded)
+            if forms is not None:
+                credit = 1.0
+                if t.corrected_from is not None:
+                    credit = TYPO_CREDIT
+                elif t.marked and t.accented not in forms:
+                    credit = FOLDED_ONLY_CREDIT
+                got += t.weight * credit
+                matched.append(t.folded)
+            elif t.folded in hidden:
+                got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
+                matched.append(f"{t.folded}*")
+            else:
+                missing.append(t.corrected_from or t.folded)
+        recall = got / total if total else 0.0
+        q_folded = {t.folded for t in terms}
+        covered = sum(self.weight(tok) for tok in p.tokens if tok in q_folded)
+        precision = covered / p.weight_total if p.weight_total else 0.0
+        f = 0.0
+        if recall and precision:
+            f = (1 + RECALL_BETA2) * recall * precision / (RECALL_BETA2 * precision + recall)
+        fz = fuzz.token_sort_ratio(query_str, p.folded_str) / 100.0
+        factor = 1.0
+        entry_intents = self.entry_intents[p.entry_id]
+        if q_intents and entry_intents and not (q_intents & entry_intents):
+            factor = INTENT_MISMATCH
+        elif q_intents and not entry_intents:
+            factor = INTENT_MISSING
+        score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
+        return Scored(p.entry_id, score, p.text, recall, precision, fz, factor, matched, missing)
+
+
+FUNCTION_WORDS_FOLDED = frozenset(fold(w) for w in FUNCTION_WORDS)
+
+
+def source_vocabulary(kb: KnowledgeBase) -> set[str]:
+    """Every word of the sources and entries: real words, never expanded as abbreviations."""
+    vocab: set[str] = set()
+    for source in kb.sources.values():
+        vocab.update(tokenize(source.body))
+    for entry in kb.entries.values():
+        vocab.update(tokenize(entry.answer))
+    return vocab

@@ -1,0 +1,222 @@
+"""Vietnamese text normalisation shared by the matcher and the validator. Pure functions, no I/O.
+
+The pipeline for a question (``analyze``):
+
+1. ``clean``: NFC, Ð (U+00D0) → Đ, zero-width characters dropped, canonical tone placement
+   (hoà ≡ hòa, thuỷ ≡ thủy, Uỷ ≡ Ủy), casefolded.
+2. Numbers and dates are parsed before punctuation is removed: "78.449" → 78449,
+   "6,5 vạn" → 65000, "7/11/1948" / "07-11-1948" / "ngày 7 tháng 11 năm 1948" → ``d7m11 1948``.
+3. Punctuation and emoji go; letters and digits glued together are split ("qd47" → "qd 47").
+4. Every token gets a folded key (marks stripped, đ → d) beside its accented form.
+
+Phrase-level work (abbreviations, synonyms, question words → intent tokens, filler) lives in
+``bot.lexicon`` because it depends on the curated synonyms file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Combining tone marks (the five Vietnamese tones besides level tone).
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ODD_LETTERS = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0110": "Đ", "\u0111": "đ"})
+_WORD_RE = re.compile(r"[^\W\d_]+")
+# Open syllables whose tone placement differs between the old and new conventions.
+_OPEN_PAIR_RE = re.compile(r"(?:^|[^q])(oa|oe|uy)$|^(oa|oe|uy)$")
+
+
+def _fix_tone(word: str) -> str:
+    """Move the tone of an open oa/oe/uy syllable onto the first vowel of the pair (hoà → hòa)."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tone = next((ch for ch in decomposed if ch in _TONES), None)
+    if tone is None:
+        return word
+    base = "".join(ch for ch in decomposed if ch not in _TONES)
+    plain = "".join(ch for ch in base if not unicodedata.combining(ch)).lower()
+    match = _OPEN_PAIR_RE.search(plain)
+    if match is None:
+        return word
+    # Index (in letters) of the first vowel of the pair.
+    target = len(plain) - 2
+    out: list[str] = []
+    letter = -1
+    for ch in base:
+        if not unicodedata.combining(ch):
+            letter += 1
+            if letter == target + 1:
+                out.append(tone)
+        out.append(ch)
+    if letter == target:  # pair at the very end: the tone follows its marks
+        out.append(tone)
+    # The tone goes after the letter's quality mark (circumflex, breve, horn) so NFC composes it.
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=8192)
+def _canonical_word(word: str) -> str:
+    return _fix_tone(word)
+
+
+def clean(text: str) -> str:
+    """NFC, odd letters mapped, zero-width dropped, canonical tone placement, casefolded."""
+    text = unicodedata.normalize("NFC", text).translate(_ODD_LETTERS).translate(_ZERO_WIDTH)
+    text = _WORD_RE.sub(lambda m: _canonical_word(m.group(0)), text)
+    return text.casefold()
+
+
+def nfc_ws(text: str) -> str:
+    """NFC with whitespace collapsed: the comparison used to verify citation quotes."""
+    text = unicodedata.normalize("NFC", text).translate(_ODD_LETTERS).translate(_ZERO_WIDTH)
+    return " ".join(text.split())
+
+
+_FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+@lru_cache(maxsize=16384)
+def fold(word: str) -> str:
+    """Strip every mark, map đ → d and casefold: the key that ignores diacritics."""
+    decomposed = unicodedata.normalize("NFD", word.translate(_FOLD_TABLE))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def has_marks(word: str) -> bool:
+    """True when the word carries any Vietnamese diacritic (so its accents carry meaning)."""
+    return fold(word) != word
+
+
+# --- numbers and dates -------------------------------------------------------------------
+
+_MONTH_WORD = r"(?:tháng|thg|th)"
+_DATE_PATTERNS = [
+    # ngày 7 tháng 11 năm 1948
+    re.compile(r"(?:ngày\s*)?(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})\s*(?:năm|,)?\s*(\d{4})"),
+    # 7/11/1948, 07-11-1948, 7.11.1948
+    re.compile(r"(?:ngày\s*)?(?<![\d.,/])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4})(?!\d)"),
+]
+_DAY_MONTH = re.compile(r"(?:ngày\s*)?(?<![\d.,/])(\d{1,2})\s*/\s*(\d{1,2})(?![\d/])")
+_MONTH_YEAR = re.compile(r"(?:" + _MONTH_WORD + r"\s*)?(?<![\d.,/-])(\d{1,2})\s*/\s*(\d{4})(?!\d)")
+_MONTH_YEAR_WORDS = re.compile(_MONTH_WORD + r"\s*(\d{1,2})\s*(?:năm|,)\s*(\d{4})")
+_DAY_MONTH_WORDS = re.compile(r"ngày\s*(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})(?!\d)")
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d.,]\d)")
+_DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d.,]\d)")
+_MULTIPLIERS = {"vạn": 10_000, "nghìn": 1_000, "ngàn": 1_000, "triệu": 1_000_000, "trăm": 100}
+_MULT_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(vạn|nghìn|ngàn|triệu)(?!\w)")
+
+
+def _dm(day: str, month: str) -> str | None:
+    d, m = int(day), int(month)
+    if 1 <= d <= 31 and 1 <= m <= 12:
+        return f"d{d}m{m}"
+    return None
+
+
+def _date_full(match: re.Match[str]) -> str:
+    groups = [g for g in match.groups() if g and g not in "/.-"]
+    day, month, year = groups
+    dm = _dm(day, month)
+    return f" {dm} {year} " if dm else match.group(0)
+
+
+def _month_year(match: re.Match[str]) -> str:
+    month, year = int(match.group(1)), match.group(2)
+    return f" m{month} {year} " if 1 <= month <= 12 else match.group(0)
+
+
+def _day_month(match: re.Match[str]) -> str:
+    dm = _dm(match.group(1), match.group(2))
+    return f" {dm} " if dm else match.group(0)
+
+
+def _multiplied(match: re.Match[str]) -> str:
+    number = float(match.group(1).replace(".", "").replace(",", ".")) if "," in match.group(
+        1
+    ) else float(match.group(1).replace(".", ""))
+    return f" {round(number * _MULTIPLIERS[match.group(2)])} "
+
+
+def numbers_and_dates(text: str) -> str:
+    """Rewrite dates and numbers in cleaned text into canonical tokens (see module docstring)."""
+    for pattern in _DATE_PATTERNS:
+        text = pattern.sub(_date_full, text)
+    text = _MONTH_YEAR_WORDS.sub(_month_year, text)
+    text = _DAY_MONTH_WORDS.sub(_day_month, text)
+    text = _MONTH_YEAR.sub(_month_year, text)
+    text = _DAY_MONTH.sub(_day_month, text)
+    text = _MULT_RE.sub(_multiplied, text)
+    text = _GROUPED.sub(lambda m: re.sub(r"[.,]", "", m.group(0)), text)
+    text = _DECIMAL.sub(lambda m: f"{m.group(1)}p{m.group(2)}", text)
+    return text
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"d\d{1,2}m\d{1,2}|m\d{1,2}(?=\s)|\d+p\d+|[^\W\d_]+|\d+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Clean, canonicalise numbers/dates and split into accented lowercase tokens."""
+    text = numbers_and_dates(clean(text))
+    return _TOKEN_RE.findall(text + " ")
+
+
+def fold_text(text: str) -> str:
+    """The folded, tokenised form of a text, joined by spaces."""
+    return " ".join(fold(t) for t in tokenize(text))
+
+
+# --- Telex typed without an input method -------------------------------------------------
+
+_TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}
+_TELEX_VOWELS = [("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"),
+                 ("dd", "đ")]
+_TELEX_RE = re.compile(r"^[a-z]+$")
+
+
+def telex_decode(word: str) -> str | None:
+    """Decode a word typed in Telex without an input method ("ddangr" → "đảng"), else None."""
+    if not _TELEX_RE.match(word) or len(word) < 3:
+        return None
+    out = word
+    tone = ""
+    if out[-1] in _TELEX_TONES and len(out) > 2:
+        tone = _TELEX_TONES[out[-1]]
+        out = out[:-1]
+    changed = bool(tone)
+    for src, dst in _TELEX_VOWELS:
+        if src in out:
+            out = out.replace(src, dst)
+            changed = True
+    if "w" in out:
+        out = out.replace("uow", "ươ").replace("w", "ư")
+        changed = True
+    if not changed:
+        return None
+    if tone:
+        out = _place_tone(out, tone)
+    return unicodedata.normalize("NFC", out)
+
+
+_VOWELS = "aăâeêioôơuưy"
+
+
+def _place_tone(word: str, tone: str) -> str:
+    """Put a tone on the syllable's main vowel (modern rule, good enough for typo recovery)."""
+    positions = [i for i, ch in enumerate(word) if ch in _VOWELS]
+    if not positions:
+        return word
+    # Prefer a vowel with a quality mark; otherwise the last vowel when a final consonant
+    # follows, else the second-last of a cluster.
+    marked = [i for i in positions if word[i] in "ăâêôơư"]
+    if marked:
+        idx = marked[-1]
+    elif positions[-1] < len(word) - 1 or len(positions) == 1:
+        idx = positions[-1]
+    else:
+        idx = positions[-2]
+    if word.startswith(("qu", "gi")) and idx == 1 and len(positions) > 1:
+        idx = positions[-1]
+    return word[: idx + 1] + tone + word[idx + 1 :]
