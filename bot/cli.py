@@ -24,11 +24,13 @@ def _knowledge_dir(args: argparse.Namespace) -> Path:
 
 
 def _load(args: argparse.Namespace) -> Engine:
-    try:
-        return Engine.load(_knowledge_dir(args))
-    except KnowledgeError as exc:
-        print(exc.report(), file=sys.stderr)
-        raise SystemExit(2) from exc
+    """Load the engine; problems are printed as warnings so curators can still inspect."""
+    engine, problems = Engine.check(_knowledge_dir(args))
+    if problems:
+        print(KnowledgeError(problems).report(), file=sys.stderr)
+    if engine is None:
+        raise SystemExit(2)
+    return engine
 
 
 def format_result(result: Result) -> str:

@@ -177,8 +177,13 @@ class Engine:
         return self._entry_result(entry.question, entry, 1.0, analysis, today or date.today(), [])
 
     def _stale(self, entry: Entry) -> bool:
-        """A dated one-off fact (not a series) cannot answer 'now'."""
-        return entry.as_of is not None and entry.fact is None and entry.compute is None
+        """A dated one-off fact (not a series) cannot answer 'now', unless curated for it."""
+        return (
+            entry.as_of is not None
+            and entry.fact is None
+            and entry.compute is None
+            and not any(a.now for a in self.matcher.analyses[entry.id])
+        )
 
     def _entry_result(
         self,
@@ -270,7 +275,7 @@ class Engine:
         lines.append("terms: " + ", ".join(
             f"{t.folded}={t.weight:.2f}" + (f" (typo of {t.corrected_from})"
                                             if t.corrected_from else "") for t in terms))
-        for s in self.matcher.rank(analysis, limit=6):
+        for s in self.matcher.rank(analysis, limit=6, explain=True):
             lines.append(
                 f"{s.score:.3f} {s.entry_id}: recall={s.recall:.2f} precision={s.precision:.2f} "
                 f"fuzz={s.fuzz:.2f} intent×{s.intent_factor:.2f} via {s.phrasing!r}"

@@ -481,10 +481,15 @@ def _parse_entry(raw: Any, path: Path, file_topic: str, col: _Collector) -> Entr
         as_of = parse_partial_date(raw["as_of"])
         if as_of is None:
             col.add(path, _line(raw, "as_of"), eid, f"bad as_of date {raw['as_of']!r}")
-    tags = _str_list(raw.get("tags", []))
+    raw_tags = raw.get("tags", [])
+    tags = (
+        [str(t).strip() for t in raw_tags]
+        if isinstance(raw_tags, list) and all(isinstance(t, str | int | float) for t in raw_tags)
+        else None
+    )
     related = _str_list(raw.get("related", []))
     if tags is None:
-        col.add(path, _line(raw, "tags"), eid, "tags must be a list of strings")
+        col.add(path, _line(raw, "tags"), eid, "tags must be a list of words or numbers")
     if related is None:
         col.add(path, _line(raw, "related"), eid, "related must be a list of entry ids")
     scope = raw.get("scope", "central")

@@ -27,7 +27,7 @@ INTENT_PHRASES: dict[str, list[str]] = {
            "tháng nào", "thời gian nào", "thời điểm nào", "lúc nào", "hồi nào", "mốc thời gian",
            "vào thời gian nào", "ngày tháng năm nào", "ngày bao nhiêu", "năm bao nhiêu",
            "thời gian", "thời điểm", "khi"],
-    HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số", "con số", "số liệu", "quy mô"],
+    HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số"],
     WHERE: ["ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm", "đâu", "ở nơi nào"],
     WHO: ["là ai", "do ai", "người nào", "vị nào", "đồng chí nào", "ai", "những ai"],
     WHY: ["tại sao", "vì sao", "lý do", "sao lại", "nguyên nhân", "vì lý do gì", "để làm gì",
@@ -36,7 +36,8 @@ INTENT_PHRASES: dict[str, list[str]] = {
            "gồm những gì", "bao gồm", "gồm", "những", "nào"],
 }
 NOW_PHRASES = ["hiện nay", "hiện tại", "bây giờ", "hiện giờ", "đến nay", "ngày nay", "mới nhất",
-               "gần đây nhất", "năm nay", "hôm nay", "hiện", "nay", "gần nhất", "lúc này"]
+               "gần đây nhất", "năm nay", "hôm nay", "hiện có", "hiện đang", "gần nhất",
+               "lúc này", "bây h", "hiện h"]
 FILLER_PHRASES = [
     "cho mình hỏi", "cho tôi hỏi", "cho em hỏi", "cho anh hỏi", "cho chị hỏi", "cho hỏi",
     "xin hỏi", "xin cho biết", "cho biết", "hãy cho biết", "vui lòng", "làm ơn", "giúp mình",
@@ -45,11 +46,12 @@ FILLER_PHRASES = [
     "có biết", "kể tên", "liệt kê", "nêu rõ", "trình bày", "tóm tắt", "giải thích", "kể ra",
     "được không", "có được không", "đúng không", "phải không", "không ạ", "vậy ạ", "thế ạ",
     "nhé", "với ạ", "tìm hiểu", "thông tin về", "thông tin", "nói về", "nói qua", "kể về",
+    "cụ thể", "chi tiết", "tra cứu", "cho xem",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
-    "hỏi xin biết muốn dạ vâng thưa ok oke okay hi hello alo ạh nêu kể cụ thể chi tiết rõ "
-    "ơ ừ hihi hehe haha vui lòng giùm dùm với cho xem tra cứu".split()
+    "hỏi xin biết muốn dạ vâng thưa ok oke okay hi hello alo ạh nêu kể rõ "
+    "ơ ừ hihi hehe haha giùm dùm với cho".split()
 )
 # Words so common in questions about the bloc that they say nothing on their own.
 FUNCTION_WORDS = frozenset(
@@ -120,7 +122,8 @@ class Lexicon:
                 self._abbr[fold(key)] = value
         for group in synonyms.groups:
             canonical = _words(group[0])
-            stage_syn.extend(_Rule(_words(p), _REPLACE, canonical) for p in group[1:])
+            # The canonical phrase maps to itself, so a shorter synonym inside it never fires.
+            stage_syn.extend(_Rule(_words(p), _REPLACE, canonical) for p in group)
         stage_q: list[_Rule] = []
         for intent, phrases in INTENT_PHRASES.items():
             stage_q.extend(_Rule(_words(p), _INTENT, (intent,)) for p in phrases)

@@ -17,6 +17,7 @@ Accents count: a word typed with marks that matches only on the folded form ("d�
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ RECALL_BETA2 = 4.0  # F-beta with beta=2: explaining the question matters most
 FUZZ_WEIGHT = 0.15
 INTENT_MISMATCH = 0.78
 INTENT_MISSING = 0.92
-CANDIDATES = 40
+CANDIDATES = 24
+FINALISTS = 8
+FUNCTION_WEIGHT = 0.15
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Phrasing:
     entry_id: str
     text: str
     tokens: dict[str, set[str]]  # folded -> accented forms
+    weights: dict[str, float]  # folded -> weight
     weight_total: float
     folded_str: str
     intents: frozenset[str]
@@ -107,12 +111,14 @@ class Matcher:
         for entry in kb.entries.values():
             for text, a in zip(entry.all_questions, self.analyses[entry.id], strict=True):
                 tokens: dict[str, set[str]] = defaultdict(set)
+                weights: dict[str, float] = {}
                 for acc, fo in zip(a.tokens, a.folded, strict=True):
                     tokens[fo].add(acc)
+                    weights[fo] = max(weights.get(fo, 0.0), self.weight(fo, acc))
                 idx = len(self.phrasings)
                 self.phrasings.append(
-                    Phrasing(entry.id, text, dict(tokens),
-                             sum(self.weight(t) for t in tokens), " ".join(a.folded),
+                    Phrasing(entry.id, text, dict(tokens), weights, sum(weights.values()),
+                             " ".join(dict.fromkeys(a.folded)),
                              frozenset(a.intents & STRONG_INTENTS))
                 )
                 for tok in tokens:
@@ -138,10 +144,14 @@ class Matcher:
             hidden.add(entry.as_of[:4])
         return {h for h in hidden if h}
 
-    def weight(self, folded: str) -> float:
-        """How distinctive a word is: IDF over entries; unknown words weigh the most."""
-        if folded in FUNCTION_WORDS_FOLDED:
-            return 0.15
+    def weight(self, folded: str, accented: str | None = None) -> float:
+        """How distinctive a word is: IDF over entries; unknown words weigh the most.
+
+        Function words ("của", "các", "thì") weigh almost nothing; they are recognised by their
+        accented form, since folding merges "thì" with "thị".
+        """
+        if accented is not None and accented in FUNCTION_WORDS:
+            return FUNCTION_WEIGHT
         return self.idf.get(folded, self.unknown_weight)
 
     def terms(self, analysis: Analysis) -> list[QueryTerm]:
@@ -151,7 +161,7 @@ class Matcher:
                                    strict=True):
             if fo in out:
                 continue
-            term = QueryTerm(fo, acc, marked, self.weight(fo))
+            term = QueryTerm(fo, acc, marked, self.weight(fo, acc if marked else None))
             if fo not in self._vocab_set and not fo[:1].isdigit():
                 fixed = self._correct(fo)
                 if fixed is not None:
@@ -171,7 +181,7 @@ class Matcher:
                                    score_cutoff=1)
         return match[0] if match is not None else None
 
-    def rank(self, analysis: Analysis, limit: int = 10) -> list[Scored]:
+    def rank(self, analysis: Analysis, limit: int = 10, explain: bool = False) -> list[Scored]:
         """Entries ranked by score, best first."""
         terms = self.terms(analysis)
         if not terms:
@@ -184,64 +194,73 @@ class Matcher:
                 bound[idx] += t.weight
         if not bound:
             return []
-        candidates = sorted(bound, key=bound.__getitem__, reverse=True)[:CANDIDATES]
+        phrasings = self.phrasings
+        # Most of the question's distinctive words first, then the least else besides.
+        candidates = heapq.nlargest(
+            CANDIDATES, bound, key=lambda i: (bound[i], bound[i] / phrasings[i].weight_total)
+        )
+        q_folded = {t.folded for t in terms}
+        best_f: dict[str, tuple[float, float, float, int]] = {}
+        for idx in candidates:
+            p = phrasings[idx]
+            recall = self._recall(p, terms) / total
+            covered = 0.0
+            for tok, w in p.weights.items():
+                if tok in q_folded:
+                    covered += w
+            precision = covered / p.weight_total if p.weight_total else 0.0
+            f = 0.0
+            if recall and precision:
+                f = (1 + RECALL_BETA2) * recall * precision / (RECALL_BETA2 * precision + recall)
+            prev = best_f.get(p.entry_id)
+            if prev is None or f > prev[0]:
+                best_f[p.entry_id] = (f, recall, precision, idx)
+        finalists = heapq.nlargest(FINALISTS, best_f.items(), key=lambda kv: kv[1][0])
         query_str = " ".join(t.folded for t in terms)
         q_intents = analysis.intents & STRONG_INTENTS
-        best: dict[str, Scored] = {}
-        for idx in candidates:
-            p = self.phrasings[idx]
-            scored = self._score(p, terms, total, query_str, q_intents)
-            prev = best.get(p.entry_id)
-            if prev is None or scored.score > prev.score:
-                best[p.entry_id] = scored
-        return sorted(best.values(), key=lambda s: s.score, reverse=True)[:limit]
+        out: list[Scored] = []
+        for entry_id, (f, recall, precision, idx) in finalists:
+            p = phrasings[idx]
+            fz = fuzz.token_sort_ratio(query_str, p.folded_str) / 100.0
+            factor = 1.0
+            entry_intents = self.entry_intents[entry_id]
+            if q_intents and entry_intents and not (q_intents & entry_intents):
+                factor = INTENT_MISMATCH
+            elif q_intents and not entry_intents:
+                factor = INTENT_MISSING
+            score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
+            scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
+            if explain:
+                scored.matched, scored.missing = self._words(p, terms)
+            out.append(scored)
+        out.sort(key=lambda s: s.score, reverse=True)
+        return out[:limit]
 
-    def _score(
-        self,
-        p: Phrasing,
-        terms: list[QueryTerm],
-        total: float,
-        query_str: str,
-        q_intents: set[str],
-    ) -> Scored:
+    def _recall(self, p: Phrasing, terms: list[QueryTerm]) -> float:
+        """Weighted share of the question's words that the phrasing (or its entry) explains."""
         hidden = self.entry_hidden[p.entry_id]
         got = 0.0
-        matched: list[str] = []
-        missing: list[str] = []
         for t in terms:
             forms = p.tokens.get(t.folded)
             if forms is not None:
-                credit = 1.0
                 if t.corrected_from is not None:
-                    credit = TYPO_CREDIT
+                    got += t.weight * TYPO_CREDIT
                 elif t.marked and t.accented not in forms:
-                    credit = FOLDED_ONLY_CREDIT
-                got += t.weight * credit
-                matched.append(t.folded)
+                    got += t.weight * FOLDED_ONLY_CREDIT
+                else:
+                    got += t.weight
             elif t.folded in hidden:
                 got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
-                matched.append(f"{t.folded}*")
-            else:
-                missing.append(t.corrected_from or t.folded)
-        recall = got / total if total else 0.0
-        q_folded = {t.folded for t in terms}
-        covered = sum(self.weight(tok) for tok in p.tokens if tok in q_folded)
-        precision = covered / p.weight_total if p.weight_total else 0.0
-        f = 0.0
-        if recall and precision:
-            f = (1 + RECALL_BETA2) * recall * precision / (RECALL_BETA2 * precision + recall)
-        fz = fuzz.token_sort_ratio(query_str, p.folded_str) / 100.0
-        factor = 1.0
-        entry_intents = self.entry_intents[p.entry_id]
-        if q_intents and entry_intents and not (q_intents & entry_intents):
-            factor = INTENT_MISMATCH
-        elif q_intents and not entry_intents:
-            factor = INTENT_MISSING
-        score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
-        return Scored(p.entry_id, score, p.text, recall, precision, fz, factor, matched, missing)
+        return got
 
-
-FUNCTION_WORDS_FOLDED = frozenset(fold(w) for w in FUNCTION_WORDS)
+    def _words(self, p: Phrasing, terms: list[QueryTerm]) -> tuple[list[str], list[str]]:
+        """Which question words a phrasing explains and which it leaves unexplained."""
+        hidden = self.entry_hidden[p.entry_id]
+        matched = [t.folded + ("*" if t.folded in hidden else "") for t in terms
+                   if t.folded in p.tokens or t.folded in hidden]
+        missing = [t.corrected_from or t.folded for t in terms
+                   if t.folded not in p.tokens and t.folded not in hidden]
+        return matched, missing
 
 
 def source_vocabulary(kb: KnowledgeBase) -> set[str]:
