@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot <command>``. A thin layer over the library; docstrings are the help.
+"""Command line: ``python -m bot <command>``, a thin layer over the library; docstrings are help.
 
 With no command: runs the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the terminal chat.
 """
@@ -94,14 +94,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         assert isinstance(st, dict) and isinstance(cov, dict)
         for f in st["failures"]:
             print(f"SELF-TEST {f['entry']}: {f['question']!r} -> {f['status']} {f['got']}")
-        print(f"entries: {report['entries']}, phrasings: {report['phrasings']}, "
-              f"sources: {report['sources']}, facts: {report['facts']}")
+        print(
+            f"entries: {report['entries']}, phrasings: {report['phrasings']}, "
+            f"sources: {report['sources']}, facts: {report['facts']}"
+        )
         print(f"self-test: {st['passed']}/{st['total']} phrasings answer their own entry")
         pct = 100 * cov["cited"] / cov["total"] if cov["total"] else 0.0
         print(f"coverage: {cov['cited']}/{cov['total']} substantive paragraphs cited ({pct:.1f}%)")
         for sid, c in cov["by_source"].items():
-            print(f"  {sid}: {c['cited']}/{c['total']}"
-                  + (f" (uncited paragraphs: {c['uncited']})" if c["uncited"] else ""))
+            print(
+                f"  {sid}: {c['cited']}/{c['total']}"
+                + (f" (uncited paragraphs: {c['uncited']})" if c["uncited"] else "")
+            )
     print("OK" if ok else f"FAILED: {len(problems)} error(s)")
     return 0 if ok else 1
 
@@ -111,8 +115,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     engine = _load(args)
     print("Hỏi đáp Đảng bộ Khối — trò chuyện trong terminal. Gõ câu hỏi, Ctrl-D để thoát.")
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
-        print("(Chưa đặt TELEGRAM_BOT_TOKEN. Để chạy trên Telegram: đặt biến môi trường "
-              "TELEGRAM_BOT_TOKEN rồi chạy `make run` hoặc `python -m bot run`.)")
+        print(
+            "(Chưa đặt TELEGRAM_BOT_TOKEN. Để chạy trên Telegram: đặt biến môi trường "
+            "TELEGRAM_BOT_TOKEN rồi chạy `make run` hoặc `python -m bot run`.)"
+        )
     for example in engine.examples(3):
         print(f"  ví dụ: {example}")
     while True:
@@ -138,7 +144,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Run the evaluation set (tests/eval) and print accuracy, abstention and error rates."""
     from bot.evaluation import run_eval
 
-    return run_eval(_load(args), Path(args.eval_file), split=args.split, verbose=args.verbose)
+    return run_eval(
+        _load(args),
+        Path(args.eval_file),
+        split=args.split,
+        verbose=args.verbose,
+        do_calibrate=args.calibrate,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -148,17 +160,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_from_env()
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+def build_parser() -> tuple[
+    argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]
+]:
     """The argument parser and the command table."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("--knowledge", help="knowledge directory (default: $BOT_KNOWLEDGE or "
-                        "./knowledge)")
+    parser.add_argument(
+        "--knowledge", help="knowledge directory (default: $BOT_KNOWLEDGE or ./knowledge)"
+    )
     sub = parser.add_subparsers(dest="command")
     commands: dict[str, Callable[[argparse.Namespace], int]] = {}
 
     def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=(func.__doc__ or "").splitlines()[0],
-                           description=func.__doc__)
+        p = sub.add_parser(
+            name, help=(func.__doc__ or "").splitlines()[0], description=func.__doc__
+        )
         commands[name] = func
         return p
 
@@ -172,12 +188,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p = add("bench", cmd_bench)
     p.add_argument("--rounds", type=int, default=5, help="passes over the question set")
     p = add("eval", cmd_eval)
-    p.add_argument("--eval-file", default="tests/eval/questions.yaml")
+    p.add_argument(
+        "--eval-file",
+        default="tests/eval",
+        help="a YAML file or a directory of them (default: tests/eval)",
+    )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="choose thresholds on the dev split, then report on test",
+    )
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--verbose", action="store_true", help="list every failure")
     add("run", cmd_run)
-    sub.add_parser("logs", help="query-log tools for curators (python -m bot logs --help)",
-                   add_help=False)
+    sub.add_parser(
+        "logs", help="query-log tools for curators (python -m bot logs --help)", add_help=False
+    )
     return parser, commands
 
 

@@ -40,12 +40,46 @@ SMALLTALK = {
     "bye": "Tạm biệt bạn! Hẹn gặp lại.",
 }
 _SMALLTALK_PHRASES = {
-    "greeting": ["xin chao", "chao", "chao ban", "chao bot", "chao ad", "hello", "hi", "alo",
-                 "hey", "chao buoi sang", "chao buoi toi", "chao em", "chao anh", "chao chi"],
-    "thanks": ["cam on", "cam on ban", "cam on nhieu", "thanks", "thank you", "tks", "thank",
-               "ok cam on", "cam on bot", "xin cam on", "cam on nhe"],
-    "who": ["ban la ai", "bot la ai", "ban la gi", "ban lam duoc gi", "ban co the lam gi",
-            "ban biet gi", "em la ai", "may la ai", "ban giup duoc gi"],
+    "greeting": [
+        "xin chao",
+        "chao",
+        "chao ban",
+        "chao bot",
+        "chao ad",
+        "hello",
+        "hi",
+        "alo",
+        "hey",
+        "chao buoi sang",
+        "chao buoi toi",
+        "chao em",
+        "chao anh",
+        "chao chi",
+    ],
+    "thanks": [
+        "cam on",
+        "cam on ban",
+        "cam on nhieu",
+        "thanks",
+        "thank you",
+        "tks",
+        "thank",
+        "ok cam on",
+        "cam on bot",
+        "xin cam on",
+        "cam on nhe",
+    ],
+    "who": [
+        "ban la ai",
+        "bot la ai",
+        "ban la gi",
+        "ban lam duoc gi",
+        "ban co the lam gi",
+        "ban biet gi",
+        "em la ai",
+        "may la ai",
+        "ban giup duoc gi",
+    ],
     "bye": ["tam biet", "bye", "bye bye", "hen gap lai"],
 }
 _SMALLTALK_INDEX = {p: k for k, ps in _SMALLTALK_PHRASES.items() for p in ps}
@@ -79,7 +113,7 @@ def _value_line(kb: KnowledgeBase, value: FactValue) -> str:
 
 
 def fact_answer(
-    kb: KnowledgeBase, entry: Entry, fact: Fact, years: list[str]
+    kb: KnowledgeBase, entry: Entry, fact: Fact, years: list[str], now: bool = False
 ) -> tuple[str, tuple[Citation, ...], str]:
     """Answer from a fact series: the value for the year asked, or the latest, plus history.
 
@@ -89,6 +123,9 @@ def fact_answer(
     for value in fact.values:
         by_date.setdefault(value.as_of, []).append(value)
     asked = [d for d in by_date if d[:4] in years]
+    if not asked and entry.as_of and not now:
+        # An entry about one moment ("at re-establishment in 2007") leads with that moment.
+        asked = [d for d in by_date if d[:4] == entry.as_of[:4]]
     lead_date = asked[-1] if asked else max(by_date)
     lead = by_date[lead_date]
     lines: list[str] = []
@@ -139,8 +176,10 @@ def anniversary_answer(entry: Entry, today: date, years: list[str]) -> str:
     elif day <= today:
         text = f"Năm nay ({year}) là dịp kỷ niệm {n} năm {label} ({start_txt} – {day_txt})."
     else:
-        text = (f"Năm nay ({year}), ngày {day_txt} sẽ là dịp kỷ niệm {n} năm {label} "
-                f"({start_txt} – {day_txt}).")
+        text = (
+            f"Năm nay ({year}), ngày {day_txt} sẽ là dịp kỷ niệm {n} năm {label} "
+            f"({start_txt} – {day_txt})."
+        )
     if entry.answer:
         text += " " + entry.answer
     return text

@@ -36,7 +36,7 @@ from bot.knowledge import (
 from bot.lexicon import HOW_MANY, WHEN, Analysis, Lexicon
 from bot.matcher import Matcher, Scored, source_vocabulary
 from bot.results import Citation, Result, Suggestion
-from bot.vntext import fold, nfc_ws, tokenize
+from bot.vntext import fold, nfc_ws
 
 ANSWER_AT = 0.70
 SUGGEST_AT = 0.50
@@ -61,9 +61,15 @@ class Engine:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
+        self.answer_at = ANSWER_AT
+        self.suggest_at = SUGGEST_AT
         self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
         self.matcher = Matcher(kb, self.lexicon)
         self.sentences = self._index_sentences()
+        self.sentence_postings: dict[str, list[int]] = {}
+        for i, sentence in enumerate(self.sentences):
+            for tok in sentence.folded:
+                self.sentence_postings.setdefault(tok, []).append(i)
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -94,15 +100,26 @@ class Engine:
             for text, a in zip(entry.all_questions, self.matcher.analyses[entry.id], strict=True):
                 key = (*sorted(set(a.folded)), *sorted(a.intents))
                 if not a.folded:
-                    problems.append(Problem(entry.file, entry.line, entry.id,
-                                            f"question {text!r} has no content words"))
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            entry.line,
+                            entry.id,
+                            f"question {text!r} has no content words",
+                        )
+                    )
                     continue
                 other = seen.get(key)
                 if other is not None and other.id != entry.id:
-                    problems.append(Problem(
-                        entry.file, entry.line, entry.id,
-                        f"question {text!r} is the same as one in entry {other.id!r} "
-                        f"({other.file}:{other.line})"))
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            entry.line,
+                            entry.id,
+                            f"question {text!r} is the same as one in entry {other.id!r} "
+                            f"({other.file}:{other.line})",
+                        )
+                    )
                 own.add(key)
             for key in own:
                 seen.setdefault(key, entry)
@@ -138,35 +155,59 @@ class Engine:
     def answer(self, question: str, *, today: date | None = None) -> Result:
         """Answer a question: a cited entry, a grey-zone suggestion list, or an honest no."""
         today = today or date.today()
-        words = tokenize(question)
         analysis = self.lexicon.analyze(question)
         norm = analysis.normalized
-        kind = compose.smalltalk_kind(words)
+        kind = compose.smalltalk_kind(analysis.words)
         if kind is not None:
-            return Result(question, "answered", compose.SMALLTALK[kind], kind="smalltalk",
-                          score=1.0, normalized=norm)
+            return Result(
+                question,
+                "answered",
+                compose.SMALLTALK[kind],
+                kind="smalltalk",
+                score=1.0,
+                normalized=norm,
+            )
         if not analysis.tokens:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
         ranked = self.matcher.rank(analysis)
         best = ranked[0] if ranked else None
-        if best is not None and best.score >= ANSWER_AT:
+        if best is not None and best.score >= self.answer_at:
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
-                return Result(question, "ambiguous", compose.STALE_NOW, score=best.score,
-                              suggestions=self._suggest(ranked, best.score, force=True),
-                              normalized=norm)
+                return Result(
+                    question,
+                    "ambiguous",
+                    compose.STALE_NOW,
+                    score=best.score,
+                    suggestions=self._suggest(ranked, best.score, force=True),
+                    normalized=norm,
+                )
             return self._entry_result(question, entry, best.score, analysis, today, ranked)
-        if best is not None and best.score >= SUGGEST_AT:
-            return Result(question, "ambiguous", compose.AMBIGUOUS, score=best.score,
-                          suggestions=self._suggest(ranked, best.score), normalized=norm)
+        if best is not None and best.score >= self.suggest_at:
+            return Result(
+                question,
+                "ambiguous",
+                compose.AMBIGUOUS,
+                score=best.score,
+                suggestions=self._suggest(ranked, best.score),
+                normalized=norm,
+            )
         passage = self._passage(question, analysis)
         if passage is not None:
             return passage
-        closest = tuple(Suggestion(s.entry_id, self.kb.entries[s.entry_id].question,
-                                   round(s.score, 4)) for s in ranked[:3])
+        closest = tuple(
+            Suggestion(s.entry_id, self.kb.entries[s.entry_id].question, round(s.score, 4))
+            for s in ranked[:3]
+        )
         text = compose.NO_ANSWER + (compose.NO_ANSWER_SUGGEST if closest else "")
-        return Result(question, "no_answer", text, score=best.score if best else 0.0,
-                      suggestions=closest, normalized=norm)
+        return Result(
+            question,
+            "no_answer",
+            text,
+            score=best.score if best else 0.0,
+            suggestions=closest,
+            normalized=norm,
+        )
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:
         """The answer of one entry (a button press); None when the id is unknown."""
@@ -198,7 +239,7 @@ class Engine:
         fact = self.kb.facts.get(entry.fact) if entry.fact else None
         kind = "entry"
         if fact is not None:
-            text, cites, _ = compose.fact_answer(self.kb, entry, fact, years)
+            text, cites, _ = compose.fact_answer(self.kb, entry, fact, years, analysis.now)
             kind = "fact"
         elif entry.compute is not None:
             text = compose.anniversary_answer(entry, today, years)
@@ -207,21 +248,35 @@ class Engine:
         else:
             text = entry.answer
             cites = compose.entry_citations(self.kb, entry)
-        related = tuple(Suggestion(r, self.kb.entries[r].question) for r in entry.related
-                        if r in self.kb.entries)
-        return Result(question, "answered", text, cites, round(min(score, 1.0), 4), entry.id,
-                      suggestions=(), related=related, kind=kind,  # type: ignore[arg-type]
-                      normalized=analysis.normalized)
+        related = tuple(
+            Suggestion(r, self.kb.entries[r].question)
+            for r in entry.related
+            if r in self.kb.entries
+        )
+        return Result(
+            question,
+            "answered",
+            text,
+            cites,
+            round(min(score, 1.0), 4),
+            entry.id,
+            suggestions=(),
+            related=related,
+            kind=kind,  # type: ignore[arg-type]
+            normalized=analysis.normalized,
+        )
 
     def _suggest(
         self, ranked: list[Scored], top: float, force: bool = False
     ) -> tuple[Suggestion, ...]:
-        floor = min(SUGGEST_AT * 0.8, top - 0.2) if not force else 0.0
+        floor = min(self.suggest_at * 0.8, top - 0.2) if not force else 0.0
         picked = [s for s in ranked if s.score >= floor][:MAX_SUGGESTIONS]
         if len(picked) < 2:
             picked = ranked[:2]
-        return tuple(Suggestion(s.entry_id, self.kb.entries[s.entry_id].question,
-                                round(s.score, 4)) for s in picked)
+        return tuple(
+            Suggestion(s.entry_id, self.kb.entries[s.entry_id].question, round(s.score, 4))
+            for s in picked
+        )
 
     # --- passage fallback ----------------------------------------------------------------------
 
@@ -238,9 +293,15 @@ class Engine:
                     if len(sentence.split()) < 6:
                         continue
                     analysis = self.lexicon.analyze(sentence)
-                    out.append(Sentence(source.id, para.index, sentence,
-                                        frozenset(analysis.folded),
-                                        any(n for n in analysis.numbers)))
+                    out.append(
+                        Sentence(
+                            source.id,
+                            para.index,
+                            sentence,
+                            frozenset(analysis.folded),
+                            any(n for n in analysis.numbers),
+                        )
+                    )
         return out
 
     def _passage(self, question: str, analysis: Analysis) -> Result | None:
@@ -249,7 +310,15 @@ class Engine:
             return None
         total = sum(t.weight for t in terms)
         best: tuple[float, Sentence] | None = None
-        for sentence in self.sentences:
+        # A sentence that explains 90% of the question holds its most distinctive word.
+        top = max(terms, key=lambda t: t.weight)
+        pool: list[int] | range = (
+            self.sentence_postings.get(top.folded, [])
+            if top.weight / total > 1 - PASSAGE_AT
+            else range(len(self.sentences))
+        )
+        for i in pool:
+            sentence = self.sentences[i]
             got = sum(t.weight for t in terms if t.folded in sentence.folded)
             share = got / total
             if best is None or share > best[0]:
@@ -262,8 +331,16 @@ class Engine:
         src = self.kb.sources[sentence.source]
         cite = Citation(src.id, src.title, src.display_date, sentence.text)
         text = f"{compose.PASSAGE_LEAD}\n\u201c{sentence.text}\u201d"
-        return Result(question, "answered", text, (cite,), round(share * 0.75, 4), None,
-                      kind="passage", normalized=analysis.normalized)
+        return Result(
+            question,
+            "answered",
+            text,
+            (cite,),
+            round(share * 0.75, 4),
+            None,
+            kind="passage",
+            normalized=analysis.normalized,
+        )
 
     # --- curators' checks ----------------------------------------------------------------------
 
@@ -272,9 +349,14 @@ class Engine:
         analysis = self.lexicon.analyze(question)
         lines = [f"normalised: {analysis.normalized}"]
         terms = self.matcher.terms(analysis)
-        lines.append("terms: " + ", ".join(
-            f"{t.folded}={t.weight:.2f}" + (f" (typo of {t.corrected_from})"
-                                            if t.corrected_from else "") for t in terms))
+        lines.append(
+            "terms: "
+            + ", ".join(
+                f"{t.folded}={t.weight:.2f}"
+                + (f" (typo of {t.corrected_from})" if t.corrected_from else "")
+                for t in terms
+            )
+        )
         for s in self.matcher.rank(analysis, limit=6, explain=True):
             lines.append(
                 f"{s.score:.3f} {s.entry_id}: recall={s.recall:.2f} precision={s.precision:.2f} "
@@ -282,7 +364,7 @@ class Engine:
             )
             if s.missing:
                 lines.append(f"       unexplained: {', '.join(s.missing)}")
-        lines.append(f"thresholds: answer ≥ {ANSWER_AT}, suggest ≥ {SUGGEST_AT}")
+        lines.append(f"thresholds: answer ≥ {self.answer_at}, suggest ≥ {self.suggest_at}")
         return lines
 
     def self_test(self) -> tuple[int, int, list[dict[str, str | None]]]:
@@ -296,10 +378,15 @@ class Engine:
                 if result.status == "answered" and result.entry_id == entry.id:
                     passed += 1
                 else:
-                    failures.append({"entry": entry.id, "question": text,
-                                     "status": result.status, "got": result.entry_id
-                                     or (result.suggestions[0].entry_id
-                                         if result.suggestions else None)})
+                    failures.append(
+                        {
+                            "entry": entry.id,
+                            "question": text,
+                            "status": result.status,
+                            "got": result.entry_id
+                            or (result.suggestions[0].entry_id if result.suggestions else None),
+                        }
+                    )
         return passed, total, failures
 
     def coverage(self) -> dict[str, object]:
@@ -315,8 +402,11 @@ class Engine:
         cited_all = total_all = 0
         for source in self.sources:
             paras = [p for p in source.paragraphs if p.substantive]
-            uncited = [p.index for p in paras
-                       if not any(q in nfc_ws(p.text) for q in quotes.get(source.id, []))]
+            uncited = [
+                p.index
+                for p in paras
+                if not any(q in nfc_ws(p.text) for q in quotes.get(source.id, []))
+            ]
             cited = len(paras) - len(uncited)
             by_source[source.id] = {"cited": cited, "total": len(paras), "uncited": uncited}
             cited_all += cited

@@ -5,7 +5,7 @@ Layout of a knowledge directory::
     sources/<id>.md        front matter (YAML between --- lines) + the document text
     entries/*.yaml         curated entries: {topic, entries: [...]}
     facts.yaml             time-bound facts: {facts: [{id, label, scope, values: [...]}]}
-    synonyms.yaml          {abbreviations: {short: [expansion, ...]}, synonyms: [[canonical, alt, ...]]}
+    synonyms.yaml          {abbreviations: {short: [expansion]}, synonyms: [[canonical, alt]]}
 
 YAML is read with a ``yaml.SafeLoader`` subclass that keeps line numbers, so every problem names
 its file, line and entry id. Loading never stops at the first problem: ``load_knowledge`` raises
@@ -46,10 +46,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     data.line = node.start_mark.line + 1
     data.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in data:
             loader.duplicate_keys.append((key_node.start_mark.line + 1, str(key)))
-        data[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[str(key)] = key_node.start_mark.line + 1
     return data
 
@@ -63,7 +63,7 @@ def _load_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
     try:
         return loader.get_single_data(), loader.duplicate_keys
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 # --- problems ---------------------------------------------------------------------------------
@@ -251,11 +251,34 @@ def display_date(iso: str) -> str:
 
 # --- loading ------------------------------------------------------------------------------------
 
-ENTRY_KEYS = {"id", "question", "phrasings", "answer", "citations", "as_of", "tags", "related",
-              "scope", "fact", "compute", "topic"}
+ENTRY_KEYS = {
+    "id",
+    "question",
+    "phrasings",
+    "answer",
+    "citations",
+    "as_of",
+    "tags",
+    "related",
+    "scope",
+    "fact",
+    "compute",
+    "topic",
+}
 ENTRY_REQUIRED = {"id", "question", "phrasings", "citations"}
-SOURCE_KEYS = {"id", "title", "publisher", "author", "date", "kind", "description", "scope",
-               "provincial", "origin", "attribution"}
+SOURCE_KEYS = {
+    "id",
+    "title",
+    "publisher",
+    "author",
+    "date",
+    "kind",
+    "description",
+    "scope",
+    "provincial",
+    "origin",
+    "attribution",
+}
 SOURCE_REQUIRED = {"id", "title", "date", "kind", "description", "scope"}
 FACT_KEYS = {"id", "label", "scope", "values"}
 VALUE_KEYS = {"value", "text", "as_of", "when", "source", "quote"}
@@ -434,8 +457,12 @@ def _load_entries(root: Path, col: _Collector) -> dict[str, Entry]:
                 continue
             if entry.id in entries:
                 other = entries[entry.id]
-                col.add(path, entry.line, entry.id,
-                        f"duplicate id (first defined in {other.file}:{other.line})")
+                col.add(
+                    path,
+                    entry.line,
+                    entry.id,
+                    f"duplicate id (first defined in {other.file}:{other.line})",
+                )
                 continue
             entries[entry.id] = entry
     return entries
@@ -470,8 +497,12 @@ def _parse_entry(raw: Any, path: Path, file_topic: str, col: _Collector) -> Entr
         col.add(path, _line(raw, "phrasings"), eid, "phrasings must be a list of strings")
         ok = False
     elif len(phrasings) < MIN_PHRASINGS:
-        col.add(path, _line(raw, "phrasings"), eid,
-                f"needs at least {MIN_PHRASINGS} phrasings, has {len(phrasings)}")
+        col.add(
+            path,
+            _line(raw, "phrasings"),
+            eid,
+            f"needs at least {MIN_PHRASINGS} phrasings, has {len(phrasings)}",
+        )
     answer = raw.get("answer", "")
     if not isinstance(answer, str):
         col.add(path, _line(raw, "answer"), eid, "answer must be a string")
@@ -507,8 +538,12 @@ def _parse_entry(raw: Any, path: Path, file_topic: str, col: _Collector) -> Entr
             or parse_partial_date(compute.get("date")) is None
             or len(str(parse_partial_date(compute.get("date")))) != 10
         ):
-            col.add(path, _line(raw, "compute"), eid,
-                    "compute must be {kind: anniversary, date: YYYY-MM-DD, label: ...}")
+            col.add(
+                path,
+                _line(raw, "compute"),
+                eid,
+                "compute must be {kind: anniversary, date: YYYY-MM-DD, label: ...}",
+            )
             compute = None
         else:
             compute = dict(compute)
@@ -582,15 +617,28 @@ def _load_facts(root: Path, col: _Collector) -> dict[str, Fact]:
             if number is not None and not isinstance(number, int | float):
                 col.add(path, _line(rv, "value"), fid, "value must be a number")
                 number = None
-            values.append(FactValue(str(rv["text"]), as_of, str(rv["source"]),
-                                    str(rv["quote"]).strip(),
-                                    float(number) if number is not None else None,
-                                    str(rv.get("when", "")), vline))
+            values.append(
+                FactValue(
+                    str(rv["text"]),
+                    as_of,
+                    str(rv["source"]),
+                    str(rv["quote"]).strip(),
+                    float(number) if number is not None else None,
+                    str(rv.get("when", "")),
+                    vline,
+                )
+            )
         scope = raw.get("scope", "central")
         if scope not in SCOPES:
             col.add(path, _line(raw, "scope"), fid, f"scope must be one of {sorted(SCOPES)}")
-        facts[fid] = Fact(fid, str(raw.get("label", fid)), str(scope),
-                          sorted(values, key=lambda v: v.as_of), col.rel(path), line)
+        facts[fid] = Fact(
+            fid,
+            str(raw.get("label", fid)),
+            str(scope),
+            sorted(values, key=lambda v: v.as_of),
+            col.rel(path),
+            line,
+        )
     return facts
 
 
@@ -615,8 +663,12 @@ def _load_synonyms(root: Path, col: _Collector) -> Synonyms:
     for short, expansions in abbr.items():
         exp = [expansions] if isinstance(expansions, str) else _str_list(expansions)
         if not exp:
-            col.add(path, _line(abbr, str(short)), None,
-                    f"abbreviation {short!r} needs one or more expansions")
+            col.add(
+                path,
+                _line(abbr, str(short)),
+                None,
+                f"abbreviation {short!r} needs one or more expansions",
+            )
             continue
         syn.abbreviations[str(short)] = exp
     groups = data.get("synonyms", []) or []
@@ -626,8 +678,9 @@ def _load_synonyms(root: Path, col: _Collector) -> Synonyms:
     for group in groups:
         g = _str_list(group)
         if not g or len(g) < 2:
-            col.add(path, _line(data, "synonyms"), None,
-                    f"a synonym group needs 2+ phrases: {group!r}")
+            col.add(
+                path, _line(data, "synonyms"), None, f"a synonym group needs 2+ phrases: {group!r}"
+            )
             continue
         syn.groups.append(g)
     return syn
@@ -637,8 +690,9 @@ def _verify(kb: KnowledgeBase, col: _Collector) -> None:
     """Cross-file checks: citations, quotes, related ids, facts."""
     for entry in kb.entries.values():
         for cit in entry.citations:
-            _check_quote(kb, col, entry.file, cit.line or entry.line, entry.id, cit.source,
-                         cit.quote)
+            _check_quote(
+                kb, col, entry.file, cit.line or entry.line, entry.id, cit.source, cit.quote
+            )
         for rid in entry.related:
             if rid not in kb.entries:
                 col.add(entry.file, entry.line, entry.id, f"related id {rid!r} does not exist")

@@ -1,4 +1,4 @@
-"""Phrase-level analysis of Vietnamese questions: abbreviations, synonyms, question words and filler.
+"""Phrase-level analysis of questions: abbreviations, synonyms, question words and filler.
 
 Question words become intent tokens instead of being deleted (generic stopword lists delete
 exactly the words that say what is asked): khi nào / bao giờ / năm nào → WHEN, bao nhiêu / mấy →
@@ -23,30 +23,129 @@ WHEN, HOW_MANY, WHERE, WHO, WHY, WHAT = "WHEN", "HOW_MANY", "WHERE", "WHO", "WHY
 STRONG_INTENTS = frozenset({WHEN, HOW_MANY, WHERE, WHO, WHY})
 
 INTENT_PHRASES: dict[str, list[str]] = {
-    WHEN: ["khi nào", "bao giờ", "năm nào", "ngày nào", "ngày mấy", "năm mấy", "tháng mấy",
-           "tháng nào", "thời gian nào", "thời điểm nào", "lúc nào", "hồi nào", "mốc thời gian",
-           "vào thời gian nào", "ngày tháng năm nào", "ngày bao nhiêu", "năm bao nhiêu",
-           "thời gian", "thời điểm", "khi"],
+    WHEN: [
+        "khi nào",
+        "bao giờ",
+        "năm nào",
+        "ngày nào",
+        "ngày mấy",
+        "năm mấy",
+        "tháng mấy",
+        "tháng nào",
+        "thời gian nào",
+        "thời điểm nào",
+        "lúc nào",
+        "hồi nào",
+        "mốc thời gian",
+        "vào thời gian nào",
+        "ngày tháng năm nào",
+        "ngày bao nhiêu",
+        "năm bao nhiêu",
+        "thời gian",
+        "thời điểm",
+        "khi",
+    ],
     HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số"],
     WHERE: ["ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm", "đâu", "ở nơi nào"],
     WHO: ["là ai", "do ai", "người nào", "vị nào", "đồng chí nào", "ai", "những ai"],
-    WHY: ["tại sao", "vì sao", "lý do", "sao lại", "nguyên nhân", "vì lý do gì", "để làm gì",
-          "nhằm mục đích gì", "vì đâu"],
-    WHAT: ["là gì", "những gì", "cái gì", "gì", "như thế nào", "thế nào", "ra sao", "nội dung gì",
-           "gồm những gì", "bao gồm", "gồm", "những", "nào"],
+    WHY: [
+        "tại sao",
+        "vì sao",
+        "lý do",
+        "sao lại",
+        "nguyên nhân",
+        "vì lý do gì",
+        "để làm gì",
+        "nhằm mục đích gì",
+        "vì đâu",
+    ],
+    WHAT: [
+        "là gì",
+        "những gì",
+        "cái gì",
+        "gì",
+        "như thế nào",
+        "thế nào",
+        "ra sao",
+        "nội dung gì",
+        "gồm những gì",
+        "bao gồm",
+        "gồm",
+        "những",
+        "nào",
+    ],
 }
-NOW_PHRASES = ["hiện nay", "hiện tại", "bây giờ", "hiện giờ", "đến nay", "ngày nay", "mới nhất",
-               "gần đây nhất", "năm nay", "hôm nay", "hiện có", "hiện đang", "gần nhất",
-               "lúc này", "bây h", "hiện h"]
+NOW_PHRASES = [
+    "hiện nay",
+    "hiện tại",
+    "bây giờ",
+    "hiện giờ",
+    "đến nay",
+    "ngày nay",
+    "mới nhất",
+    "gần đây nhất",
+    "năm nay",
+    "hôm nay",
+    "hiện có",
+    "hiện đang",
+    "gần nhất",
+    "lúc này",
+    "bây h",
+    "hiện h",
+]
 FILLER_PHRASES = [
-    "cho mình hỏi", "cho tôi hỏi", "cho em hỏi", "cho anh hỏi", "cho chị hỏi", "cho hỏi",
-    "xin hỏi", "xin cho biết", "cho biết", "hãy cho biết", "vui lòng", "làm ơn", "giúp mình",
-    "giúp tôi", "giúp em", "bạn ơi", "ad ơi", "bot ơi", "mình muốn hỏi", "tôi muốn hỏi",
-    "em muốn hỏi", "mình muốn biết", "tôi muốn biết", "em muốn biết", "bạn có biết",
-    "có biết", "kể tên", "liệt kê", "nêu rõ", "trình bày", "tóm tắt", "giải thích", "kể ra",
-    "được không", "có được không", "đúng không", "phải không", "không ạ", "vậy ạ", "thế ạ",
-    "nhé", "với ạ", "tìm hiểu", "thông tin về", "thông tin", "nói về", "nói qua", "kể về",
-    "cụ thể", "chi tiết", "tra cứu", "cho xem",
+    "cho mình hỏi",
+    "cho tôi hỏi",
+    "cho em hỏi",
+    "cho anh hỏi",
+    "cho chị hỏi",
+    "cho hỏi",
+    "xin hỏi",
+    "xin cho biết",
+    "cho biết",
+    "hãy cho biết",
+    "vui lòng",
+    "làm ơn",
+    "giúp mình",
+    "giúp tôi",
+    "giúp em",
+    "bạn ơi",
+    "ad ơi",
+    "bot ơi",
+    "mình muốn hỏi",
+    "tôi muốn hỏi",
+    "em muốn hỏi",
+    "mình muốn biết",
+    "tôi muốn biết",
+    "em muốn biết",
+    "bạn có biết",
+    "có biết",
+    "kể tên",
+    "liệt kê",
+    "nêu rõ",
+    "trình bày",
+    "tóm tắt",
+    "giải thích",
+    "kể ra",
+    "được không",
+    "có được không",
+    "đúng không",
+    "phải không",
+    "không ạ",
+    "vậy ạ",
+    "thế ạ",
+    "nhé",
+    "với ạ",
+    "tìm hiểu",
+    "thông tin về",
+    "thông tin",
+    "nói về",
+    "nói qua",
+    "kể về",
+    "cụ thể",
+    "chi tiết",
+    "tra cứu",
+    "cho xem",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
@@ -70,6 +169,7 @@ class Analysis:
     intents: set[str] = field(default_factory=set)
     now: bool = False
     numbers: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)  # the typed words before any rule
 
     @property
     def normalized(self) -> str:
@@ -107,8 +207,9 @@ class Lexicon:
         stage_syn: list[_Rule] = []
         for short, expansions in synonyms.abbreviations.items():
             key = short.casefold()
-            if key in real_words_exact or (len(key) > 1 and fold(key) in real_words and
-                                           fold(key) != key):
+            if key in real_words_exact or (
+                len(key) > 1 and fold(key) in real_words and fold(key) != key
+            ):
                 upper[unicodedata.normalize("NFC", short).upper()] = expansions[0]
                 continue
             if len(expansions) == 1:
@@ -132,7 +233,8 @@ class Lexicon:
         self._stages = [self._index(stage_syn), self._index(stage_q)]
         self._upper_re = (
             re.compile(r"(?<!\w)(" + "|".join(map(re.escape, upper)) + r")(?!\w)")
-            if upper else None
+            if upper
+            else None
         )
         self._upper = upper
 
@@ -160,7 +262,7 @@ class Lexicon:
                 typed.extend((e, True) for e in exp)
             else:
                 typed.append((w, has_marks(w)))
-        result = Analysis([], [], [])
+        result = Analysis([], [], [], words=words)
         for i, stage in enumerate(self._stages):
             typed = self._scan(typed, stage, result, final=i == len(self._stages) - 1)
         for w, marked in typed:
@@ -169,7 +271,7 @@ class Lexicon:
             result.tokens.append(w)
             result.folded.append(fold(w))
             result.marked.append(marked)
-            if w.isdigit() or w.startswith(("d", "m")) and w[1:2].isdigit():
+            if w.isdigit() or (w.startswith(("d", "m")) and w[1:2].isdigit()):
                 result.numbers.append(w)
         return result
 
@@ -190,9 +292,7 @@ class Lexicon:
             if bucket:
                 for cand in bucket:
                     k = len(cand.pattern)
-                    if i + k <= n and all(
-                        _same(typed[i + j], cand.pattern[j]) for j in range(k)
-                    ):
+                    if i + k <= n and all(_same(typed[i + j], cand.pattern[j]) for j in range(k)):
                         rule = cand
                         break
             if rule is None:

@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import Entry, KnowledgeBase
@@ -36,8 +36,9 @@ RECALL_BETA2 = 4.0  # F-beta with beta=2: explaining the question matters most
 FUZZ_WEIGHT = 0.15
 INTENT_MISMATCH = 0.78
 INTENT_MISSING = 0.92
-CANDIDATES = 24
-FINALISTS = 8
+CANDIDATES = 14
+COMMON_POSTINGS = 150
+FINALISTS = 6
 FUNCTION_WEIGHT = 0.15
 
 
@@ -91,6 +92,10 @@ class Matcher:
         self.entry_intents: dict[str, frozenset[str]] = {}
         self.entry_hidden: dict[str, set[str]] = {}
         self.analyses: dict[str, list[Analysis]] = {}
+        # Computed entries (anniversaries) take any year after their start date as input.
+        self.year_inputs: dict[str, int] = {
+            e.id: int(str(e.compute["date"])[:4]) for e in kb.entries.values() if e.compute
+        }
         df: dict[str, int] = defaultdict(int)
         for entry in kb.entries.values():
             analyses = [lexicon.analyze(q) for q in entry.all_questions]
@@ -117,19 +122,33 @@ class Matcher:
                     weights[fo] = max(weights.get(fo, 0.0), self.weight(fo, acc))
                 idx = len(self.phrasings)
                 self.phrasings.append(
-                    Phrasing(entry.id, text, dict(tokens), weights, sum(weights.values()),
-                             " ".join(dict.fromkeys(a.folded)),
-                             frozenset(a.intents & STRONG_INTENTS))
+                    Phrasing(
+                        entry.id,
+                        text,
+                        dict(tokens),
+                        weights,
+                        sum(weights.values()),
+                        " ".join(dict.fromkeys(a.folded)),
+                        frozenset(a.intents & STRONG_INTENTS),
+                    )
                 )
                 for tok in tokens:
                     self.postings[tok].append(idx)
             for tok in self.entry_hidden[entry.id]:
-                for idx in range(len(self.phrasings) - len(entry.all_questions),
-                                 len(self.phrasings)):
+                for idx in range(
+                    len(self.phrasings) - len(entry.all_questions), len(self.phrasings)
+                ):
                     self.postings[tok].append(idx)
-        # Vocabulary for typo correction: most frequent first, so ties favour common words.
+        # Typo correction (edit distance 1) through single-deletion variants, SymSpell-style:
+        # two words within distance 1 share a variant. Frequent words win ties.
         self.vocabulary = sorted(self.idf, key=lambda t: self.idf[t])
         self._vocab_set = set(self.vocabulary)
+        self._deletions: dict[str, list[str]] = defaultdict(list)
+        for word in self.vocabulary:
+            if len(word) >= 3 and not word[:1].isdigit():
+                for variant in _deletes(word):
+                    self._deletions[variant].append(word)
+        self._corrections: dict[str, str | None] = {}
 
     def _hidden_tokens(self, entry: Entry) -> set[str]:
         """Tags, years of the entry's facts and dates: match, but are not part of a phrasing."""
@@ -157,8 +176,7 @@ class Matcher:
     def terms(self, analysis: Analysis) -> list[QueryTerm]:
         """Question words with weights, correcting typos against the vocabulary."""
         out: dict[str, QueryTerm] = {}
-        for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked,
-                                   strict=True):
+        for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked, strict=True):
             if fo in out:
                 continue
             term = QueryTerm(fo, acc, marked, self.weight(fo, acc if marked else None))
@@ -170,16 +188,23 @@ class Matcher:
         return list(out.values())
 
     def _correct(self, word: str) -> str | None:
+        """The known word a typo or Telex spelling stands for, if there is exactly one best."""
+        if word in self._corrections:
+            return self._corrections[word]
+        fixed: str | None = None
         decoded = telex_decode(word)
-        if decoded is not None:
-            folded = fold(decoded)
-            if folded in self._vocab_set:
-                return folded
-        if len(word) < 4:
-            return None
-        match = process.extractOne(word, self.vocabulary, scorer=Levenshtein.distance,
-                                   score_cutoff=1)
-        return match[0] if match is not None else None
+        if decoded is not None and fold(decoded) in self._vocab_set:
+            fixed = fold(decoded)
+        elif len(word) >= 4:
+            found: set[str] = set()
+            for variant in _deletes(word):
+                found.update(self._deletions.get(variant, ()))
+            found = {w for w in found if Levenshtein.distance(word, w) <= 1}
+            if found:
+                fixed = min(found, key=lambda w: (self.idf[w], w))
+        if len(self._corrections) < 50_000:
+            self._corrections[word] = fixed
+        return fixed
 
     def rank(self, analysis: Analysis, limit: int = 10, explain: bool = False) -> list[Scored]:
         """Entries ranked by score, best first."""
@@ -187,10 +212,15 @@ class Matcher:
         if not terms:
             return []
         total = sum(t.weight for t in terms)
-        strong = [t for t in terms if t.weight >= 1.0] or terms
+        # Candidates come from the distinctive words: the three heaviest, and any other whose
+        # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
+        # and time; they still count in the scores below.
         bound: dict[int, float] = defaultdict(float)
-        for t in strong:
-            for idx in self.postings.get(t.folded, ()):
+        for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
+            postings = self.postings.get(t.folded, ())
+            if rank_ >= 3 and len(postings) > COMMON_POSTINGS:
+                continue
+            for idx in postings:
                 bound[idx] += t.weight
         if not bound:
             return []
@@ -251,16 +281,40 @@ class Matcher:
                     got += t.weight
             elif t.folded in hidden:
                 got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
+            elif self._year_input(p.entry_id, t.folded):
+                got += t.weight * HIDDEN_CREDIT
         return got
+
+    def _year_input(self, entry_id: str, folded: str) -> bool:
+        start = self.year_inputs.get(entry_id)
+        return (
+            start is not None
+            and len(folded) == 4
+            and folded.isdigit()
+            and start < int(folded) < start + 200
+        )
 
     def _words(self, p: Phrasing, terms: list[QueryTerm]) -> tuple[list[str], list[str]]:
         """Which question words a phrasing explains and which it leaves unexplained."""
         hidden = self.entry_hidden[p.entry_id]
-        matched = [t.folded + ("*" if t.folded in hidden else "") for t in terms
-                   if t.folded in p.tokens or t.folded in hidden]
-        missing = [t.corrected_from or t.folded for t in terms
-                   if t.folded not in p.tokens and t.folded not in hidden]
+        matched = [
+            t.folded + ("*" if t.folded in hidden else "")
+            for t in terms
+            if t.folded in p.tokens or t.folded in hidden
+        ]
+        missing = [
+            t.corrected_from or t.folded
+            for t in terms
+            if t.folded not in p.tokens
+            and t.folded not in hidden
+            and not self._year_input(p.entry_id, t.folded)
+        ]
         return matched, missing
+
+
+def _deletes(word: str) -> set[str]:
+    """The word and every form of it with one letter deleted."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def source_vocabulary(kb: KnowledgeBase) -> set[str]:

@@ -132,9 +132,11 @@ def _day_month(match: re.Match[str]) -> str:
 
 
 def _multiplied(match: re.Match[str]) -> str:
-    number = float(match.group(1).replace(".", "").replace(",", ".")) if "," in match.group(
-        1
-    ) else float(match.group(1).replace(".", ""))
+    number = (
+        float(match.group(1).replace(".", "").replace(",", "."))
+        if "," in match.group(1)
+        else float(match.group(1).replace(".", ""))
+    )
     return f" {round(number * _MULTIPLIERS[match.group(2)])} "
 
 
@@ -171,8 +173,15 @@ def fold_text(text: str) -> str:
 # --- Telex typed without an input method -------------------------------------------------
 
 _TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}
-_TELEX_VOWELS = [("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"),
-                 ("dd", "đ")]
+_TELEX_VOWELS = [
+    ("aa", "â"),
+    ("aw", "ă"),
+    ("ee", "ê"),
+    ("oo", "ô"),
+    ("ow", "ơ"),
+    ("uw", "ư"),
+    ("dd", "đ"),
+]
 _TELEX_RE = re.compile(r"^[a-z]+$")
 
 

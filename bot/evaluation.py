@@ -1,0 +1,291 @@
+"""The evaluation set runner behind ``python -m bot eval`` / ``make eval``.
+
+tests/eval/*.yaml holds questions written independently of the entries. Each base question is
+also asked in five typing variants generated here: NFD, old tone placement, capitals, without
+diacritics, and with filler and emoji. Reported by kind (in-scope / negative), variant, style
+and split:
+
+* accuracy: in-scope questions answered with every expected key fact;
+* abstention: negatives not answered (ambiguous or no_answer);
+* confidently wrong: answered, but not correct (in-scope) or should not have been (negative);
+* citation verification: answered citations whose quote is verbatim in the cleaned source and,
+  when ``../shared/seeds`` is present, in the original document.
+
+``--calibrate`` searches the answer/suggest thresholds on the dev split and reports on test.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.engine import Engine
+from bot.results import Result
+from bot.vntext import fold, nfc_ws
+
+TODAY = date(2026, 11, 23)  # fixed clock: computed answers are reproducible
+VARIANTS = ("base", "nfd", "old_tone", "caps", "no_marks", "filler")
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def old_tone(text: str) -> str:
+    """Move tones of open oa/oe/uy syllables to the second vowel (hòa → hoà, thủy → thuỷ)."""
+    out = []
+    for word in text.split(" "):
+        d = unicodedata.normalize("NFD", word)
+        tone = next((c for c in d if c in _TONES), None)
+        base = "".join(c for c in d if c not in _TONES)
+        plain = fold(base)
+        stripped = plain.rstrip(".,?!:;")
+        if tone and stripped[-2:] in {"oa", "oe", "uy"} and not stripped.endswith("quy"):
+            letters = [i for i, c in enumerate(base) if not unicodedata.combining(c)]
+            pos = letters[len(stripped) - 1]
+            base = base[: pos + 1] + tone + base[pos + 1 :]
+            out.append(unicodedata.normalize("NFC", base))
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def no_marks(text: str) -> str:
+    """Strip every diacritic but keep case (what a phone without Vietnamese input types)."""
+    d = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in d if not unicodedata.combining(c))
+
+
+def variant(text: str, name: str) -> str:
+    """One typing variant of a question."""
+    if name == "nfd":
+        return unicodedata.normalize("NFD", text)
+    if name == "old_tone":
+        return old_tone(text)
+    if name == "caps":
+        return text.upper()
+    if name == "no_marks":
+        return no_marks(text)
+    if name == "filler":
+        return f"cho mình hỏi {text.rstrip('?')} ạ 🙏"
+    return text
+
+
+@dataclass
+class Item:
+    """One evaluation question."""
+
+    q: str
+    kind: str
+    style: str
+    split: str
+    topic: str
+    expect: list[list[str]] = field(default_factory=list)
+    ok_if_mentions: list[str] = field(default_factory=list)
+
+
+def load_items(path: Path) -> list[Item]:
+    """Every question of tests/eval (a file or a directory of YAML lists)."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    items: list[Item] = []
+    for f in files:
+        for raw in yaml.safe_load(f.read_text(encoding="utf-8")) or []:
+            expect = [
+                [str(a) for a in g] if isinstance(g, list) else [str(g)]
+                for g in raw.get("expect", [])
+            ]
+            items.append(
+                Item(
+                    str(raw["q"]),
+                    raw["kind"],
+                    raw.get("style", ""),
+                    raw.get("split", "dev"),
+                    raw.get("topic", ""),
+                    expect,
+                    [str(x) for x in raw.get("ok_if_mentions", []) or []],
+                )
+            )
+    return items
+
+
+def _key(text: str) -> str:
+    folded = " ".join(fold(w) for w in nfc_ws(text).split())
+    return folded.replace(".", "").replace(",", "")
+
+
+def has_facts(answer: str, expect: list[list[str]]) -> bool:
+    """Every expected group has one alternative in the answer (no case, marks or separators)."""
+    key = _key(answer)
+    return all(any(_key(alt) in key for alt in group) for group in expect)
+
+
+class QuoteVerifier:
+    """Checks quotes against the cleaned sources and, when present, the original seeds."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        repo = engine.kb.root.parent
+        self.seeds: dict[str, str] = {}
+        for source in engine.kb.sources.values():
+            seed = repo.parent / source.origin if source.origin else None
+            if seed is not None and seed.is_file():
+                self.seeds[source.id] = nfc_ws(seed.read_text(encoding="utf-8"))
+
+    def verified(self, result: Result) -> tuple[int, int]:
+        """(verified, total) citations of an answered result; an uncited answer counts 0/1."""
+        if result.status != "answered" or result.kind == "smalltalk":
+            return 0, 0
+        if not result.citations:
+            return 0, 1
+        good = 0
+        for c in result.citations:
+            src = self.engine.kb.sources.get(c.source)
+            quote = nfc_ws(c.quote)
+            in_clean = src is not None and quote in src.normalized_body
+            in_seed = c.source not in self.seeds or quote in self.seeds[c.source]
+            good += int(in_clean and in_seed)
+        return good, len(result.citations)
+
+
+@dataclass
+class Tally:
+    """Counts for one group of questions."""
+
+    n: int = 0
+    correct: int = 0
+    wrong: int = 0
+
+    def add(self, correct: bool, wrong: bool) -> None:
+        self.n += 1
+        self.correct += int(correct)
+        self.wrong += int(wrong)
+
+    def pct(self, x: int) -> str:
+        return f"{100 * x / self.n:5.1f}%" if self.n else "    -"
+
+
+def judge(item: Item, result: Result) -> tuple[bool, bool]:
+    """(correct, confidently wrong) for one answered question."""
+    answered = result.status == "answered"
+    if item.kind == "in_scope":
+        correct = answered and has_facts(result.answer, item.expect)
+        return correct, answered and not correct
+    acceptable = answered and any(_key(m) in _key(result.answer) for m in item.ok_if_mentions)
+    return (not answered) or acceptable, answered and not acceptable
+
+
+def evaluate(
+    engine: Engine, items: list[Item], splits: set[str]
+) -> tuple[dict[str, dict[str, Tally]], tuple[int, int], list[tuple[Item, str, Result]]]:
+    """Run every item and variant; tallies grouped by kind → dimension:value."""
+    verifier = QuoteVerifier(engine)
+    tallies: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    cites = [0, 0]
+    failures: list[tuple[Item, str, Result]] = []
+    for item in items:
+        if item.split not in splits:
+            continue
+        for name in VARIANTS:
+            result = engine.answer(variant(item.q, name), today=TODAY)
+            correct, wrong = judge(item, result)
+            for dim in ("all", f"variant:{name}", f"style:{item.style}", f"split:{item.split}"):
+                tallies[item.kind][dim].add(correct, wrong)
+            good, total = verifier.verified(result)
+            cites[0] += good
+            cites[1] += total
+            if not correct and name in ("base", "no_marks"):
+                failures.append((item, name, result))
+    return tallies, (cites[0], cites[1]), failures
+
+
+def _print_report(
+    tallies: dict[str, dict[str, Tally]], cites: tuple[int, int], title: str
+) -> dict[str, Any]:
+    print(f"\n== {title} ==")
+    summary: dict[str, Any] = {}
+    for kind, label, what in (
+        ("in_scope", "in-scope", "accuracy"),
+        ("negative", "negative", "abstention"),
+    ):
+        groups = tallies.get(kind, {})
+        if not groups:
+            continue
+        print(f"{label:<22} {'n':>5} {what:>11} {'conf. wrong':>12}")
+        for dim in sorted(groups, key=lambda d: (d != "all", d)):
+            t = groups[dim]
+            print(f"  {dim:<20} {t.n:>5} {t.pct(t.correct):>11} {t.pct(t.wrong):>12}")
+        summary[kind] = groups["all"]
+    total = sum(t.n for t in summary.values())
+    wrong = sum(t.wrong for t in summary.values())
+    if total:
+        print(f"confidently wrong overall: {wrong}/{total} = {100 * wrong / total:.2f}%")
+    if cites[1]:
+        print(f"citations verified: {cites[0]}/{cites[1]} = {100 * cites[0] / cites[1]:.1f}%")
+    return summary
+
+
+def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float]:
+    """Pick thresholds on the dev split: best accuracy+abstention with <2% confidently wrong."""
+    best: tuple[float, float, float] | None = None
+    for answer_at in [x / 100 for x in range(55, 86, 3)]:
+        for gap in (0.1, 0.15, 0.2):
+            engine.answer_at, engine.suggest_at = answer_at, max(0.3, answer_at - gap)
+            tallies, _, _ = evaluate(engine, items, {"dev"})
+            ins, neg = tallies["in_scope"]["all"], tallies["negative"]["all"]
+            n = ins.n + neg.n
+            wrong_rate = (ins.wrong + neg.wrong) / n
+            objective = ins.correct / ins.n + neg.correct / neg.n - 5 * max(0, wrong_rate - 0.02)
+            print(
+                f"  answer≥{answer_at:.2f} suggest≥{engine.suggest_at:.2f}: "
+                f"acc {100 * ins.correct / ins.n:.1f}% abst {100 * neg.correct / neg.n:.1f}% "
+                f"wrong {100 * wrong_rate:.2f}%"
+            )
+            if best is None or objective > best[0]:
+                best = (objective, answer_at, engine.suggest_at)
+    assert best is not None
+    engine.answer_at, engine.suggest_at = best[1], best[2]
+    return best[1], best[2]
+
+
+def run_eval(
+    engine: Engine,
+    path: Path,
+    split: str = "all",
+    verbose: bool = False,
+    do_calibrate: bool = False,
+) -> int:
+    """Print the evaluation report; with calibration, tune on dev and report on test."""
+    items = load_items(path)
+    if not items:
+        print(f"no evaluation questions found in {path}")
+        return 1
+    print(
+        f"{len(items)} questions × {len(VARIANTS)} variants "
+        f"({sum(i.kind == 'in_scope' for i in items)} in-scope, "
+        f"{sum(i.kind == 'negative' for i in items)} negative)"
+    )
+    if do_calibrate:
+        print("calibrating on dev:")
+        answer_at, suggest_at = calibrate(engine, items)
+        print(f"chosen: answer ≥ {answer_at:.2f}, suggest ≥ {suggest_at:.2f}")
+        split = "test"
+    splits = {"dev", "test"} if split == "all" else {split}
+    tallies, cites, failures = evaluate(engine, items, splits)
+    _print_report(
+        tallies,
+        cites,
+        f"split: {split} (thresholds answer ≥ {engine.answer_at:.2f}, "
+        f"suggest ≥ {engine.suggest_at:.2f})",
+    )
+    if verbose:
+        print("\nfailures (base and no-marks variants):")
+        for item, name, result in failures:
+            got = result.entry_id or (result.suggestions[0].entry_id if result.suggestions else "-")
+            print(
+                f"  [{item.kind}/{item.style}/{name}] {item.q!r} -> {result.status} {got} "
+                f"({result.score:.2f})"
+            )
+    return 0
