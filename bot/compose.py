@@ -105,11 +105,15 @@ def entry_citations(kb: KnowledgeBase, entry: Entry) -> tuple[Citation, ...]:
     return tuple(citation(kb, c.source, c.quote) for c in entry.citations if c.source in kb.sources)
 
 
-def _value_line(kb: KnowledgeBase, value: FactValue) -> str:
-    src = kb.sources.get(value.source)
-    where = f"{src.title} ({src.display_date})" if src else value.source
-    when = value.when or display_date(value.as_of)
-    return f"{when}: {value.text} — theo \u201c{where}\u201d"
+def _value_lines(kb: KnowledgeBase, values: list[FactValue]) -> list[str]:
+    """One line per distinct figure at one date, naming every source that gives it."""
+    by_text: dict[str, list[str]] = {}
+    for value in values:
+        src = kb.sources.get(value.source)
+        where = src.short if src else value.source
+        by_text.setdefault(value.text, []).append(where)
+    when = values[0].when or display_date(values[0].as_of)
+    return [f"{when}: {text} — theo {', '.join(wheres)}" for text, wheres in by_text.items()]
 
 
 def fact_answer(
@@ -132,7 +136,7 @@ def fact_answer(
     if len({v.text for v in lead}) > 1:
         when = lead[0].when or display_date(lead_date)
         lines.append(f"{fact.label} — các tài liệu ghi khác nhau về mốc {when}:")
-        lines.extend(f"• {_value_line(kb, v)}" for v in lead)
+        lines.extend(f"• {line}" for line in _value_lines(kb, lead))
         lines.append("Mình nêu cả hai để bạn đối chiếu.")
     else:
         v = lead[0]
@@ -146,12 +150,11 @@ def fact_answer(
     if history:
         lines.append("Các mốc khác trong tài liệu:")
         for d in history:
-            values = by_date[d]
-            if len({v.text for v in values}) > 1:
-                joined = "; ".join(_value_line(kb, v) for v in values)
-                lines.append(f"• {joined} (các nguồn ghi khác nhau)")
+            value_lines = _value_lines(kb, by_date[d])
+            if len(value_lines) > 1:
+                lines.append(f"• {'; '.join(value_lines)} (các nguồn ghi khác nhau)")
             else:
-                lines.append(f"• {_value_line(kb, values[0])}")
+                lines.append(f"• {value_lines[0]}")
     if entry.answer:
         lines.append(entry.answer)
     cites = [citation(kb, v.source, v.quote) for v in lead if v.source in kb.sources]

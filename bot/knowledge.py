@@ -128,6 +128,7 @@ class Source:
     body: str
     file: str
     author: str = ""
+    short: str = ""
     origin: str = ""
     provincial: bool = False
     paragraphs: list[Paragraph] = field(default_factory=list)
@@ -268,6 +269,7 @@ ENTRY_KEYS = {
 ENTRY_REQUIRED = {"id", "question", "phrasings", "citations"}
 SOURCE_KEYS = {
     "id",
+    "short",
     "title",
     "publisher",
     "author",
@@ -398,6 +400,7 @@ def _load_sources(root: Path, col: _Collector) -> dict[str, Source]:
             body=body,
             file=col.rel(path),
             author=str(meta.get("author", "")),
+            short=str(meta.get("short", "")) or str(meta["title"]),
             origin=str(meta.get("origin", "")),
             provincial=bool(meta.get("provincial", False)),
         )

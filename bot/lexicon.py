@@ -145,6 +145,13 @@ FILLER_PHRASES = [
     "cụ thể",
     "chi tiết",
     "tra cứu",
+    "xin chào",
+    "chào bạn",
+    "chào bot",
+    "chào ad",
+    "chào",
+    "cảm ơn",
+    "cám ơn",
     "cho xem",
 ]
 FILLER_WORDS = frozenset(

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -27,15 +29,17 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import Entry, KnowledgeBase
 from bot.lexicon import FUNCTION_WORDS, STRONG_INTENTS, Analysis, Lexicon
-from bot.vntext import fold, telex_decode, tokenize
+from bot.vntext import fold, telex_decode
 
 FOLDED_ONLY_CREDIT = 0.75  # typed with marks, matched only without them
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
 HIDDEN_CREDIT = 0.9  # matched an entry's tags or fact years rather than a phrasing
+SIBLING_CREDIT = 0.8  # matched another phrasing of the same entry
 RECALL_BETA2 = 4.0  # F-beta with beta=2: explaining the question matters most
 FUZZ_WEIGHT = 0.15
 INTENT_MISMATCH = 0.78
 INTENT_MISSING = 0.92
+NUMBER_CONFLICT = 0.7
 CANDIDATES = 14
 COMMON_POSTINGS = 150
 FINALISTS = 6
@@ -91,6 +95,7 @@ class Matcher:
         self.postings: dict[str, list[int]] = defaultdict(list)
         self.entry_intents: dict[str, frozenset[str]] = {}
         self.entry_hidden: dict[str, set[str]] = {}
+        self.entry_words: dict[str, frozenset[str]] = {}
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
         self.year_inputs: dict[str, int] = {
@@ -107,6 +112,7 @@ class Matcher:
                 intents |= a.intents & STRONG_INTENTS
             hidden = self._hidden_tokens(entry)
             self.entry_hidden[entry.id] = hidden - seen
+            self.entry_words[entry.id] = frozenset(seen)
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
@@ -248,6 +254,7 @@ class Matcher:
         finalists = heapq.nlargest(FINALISTS, best_f.items(), key=lambda kv: kv[1][0])
         query_str = " ".join(t.folded for t in terms)
         q_intents = analysis.intents & STRONG_INTENTS
+        q_numbers = {t.folded for t in terms if t.folded[:1].isdigit()}
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
             p = phrasings[idx]
@@ -258,6 +265,8 @@ class Matcher:
                 factor = INTENT_MISMATCH
             elif q_intents and not entry_intents:
                 factor = INTENT_MISSING
+            if q_numbers and self._numbers_conflict(p, q_numbers):
+                factor *= NUMBER_CONFLICT
             score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
             scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
             if explain:
@@ -269,6 +278,7 @@ class Matcher:
     def _recall(self, p: Phrasing, terms: list[QueryTerm]) -> float:
         """Weighted share of the question's words that the phrasing (or its entry) explains."""
         hidden = self.entry_hidden[p.entry_id]
+        siblings = self.entry_words[p.entry_id]
         got = 0.0
         for t in terms:
             forms = p.tokens.get(t.folded)
@@ -281,9 +291,21 @@ class Matcher:
                     got += t.weight
             elif t.folded in hidden:
                 got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
+            elif t.folded in siblings:
+                got += t.weight * SIBLING_CREDIT
             elif self._year_input(p.entry_id, t.folded):
                 got += t.weight * HIDDEN_CREDIT
         return got
+
+    def _numbers_conflict(self, p: Phrasing, q_numbers: set[str]) -> bool:
+        """The question names a number the phrasing lacks, and the phrasing names another one
+        (75 years vs 70 years, QĐ 47 vs QĐ 40): most likely a different fact."""
+        hidden = self.entry_hidden[p.entry_id]
+        lacks = any(
+            n not in p.tokens and n not in hidden and not self._year_input(p.entry_id, n)
+            for n in q_numbers
+        )
+        return lacks and any(tok[:1].isdigit() and tok not in q_numbers for tok in p.tokens)
 
     def _year_input(self, entry_id: str, folded: str) -> bool:
         start = self.year_inputs.get(entry_id)
@@ -295,18 +317,18 @@ class Matcher:
         )
 
     def _words(self, p: Phrasing, terms: list[QueryTerm]) -> tuple[list[str], list[str]]:
-        """Which question words a phrasing explains and which it leaves unexplained."""
-        hidden = self.entry_hidden[p.entry_id]
+        """Which question words a phrasing explains (* = via its entry) and which it does not."""
+        other = self.entry_hidden[p.entry_id] | self.entry_words[p.entry_id]
         matched = [
-            t.folded + ("*" if t.folded in hidden else "")
+            t.folded + ("" if t.folded in p.tokens else "*")
             for t in terms
-            if t.folded in p.tokens or t.folded in hidden
+            if t.folded in p.tokens or t.folded in other
         ]
         missing = [
             t.corrected_from or t.folded
             for t in terms
             if t.folded not in p.tokens
-            and t.folded not in hidden
+            and t.folded not in other
             and not self._year_input(p.entry_id, t.folded)
         ]
         return matched, missing
@@ -318,10 +340,15 @@ def _deletes(word: str) -> set[str]:
 
 
 def source_vocabulary(kb: KnowledgeBase) -> set[str]:
-    """Every word of the sources and entries: real words, never expanded as abbreviations."""
+    """Words written in lower case in the sources and answers: real words, so a short form
+    that is also one ("tư" in "tư tưởng") expands only when typed in capitals ("TƯ")."""
     vocab: set[str] = set()
-    for source in kb.sources.values():
-        vocab.update(tokenize(source.body))
-    for entry in kb.entries.values():
-        vocab.update(tokenize(entry.answer))
+    texts = [s.body for s in kb.sources.values()] + [e.answer for e in kb.entries.values()]
+    for text in texts:
+        for word in _LOWER_WORD.findall(unicodedata.normalize("NFC", text)):
+            if word == word.lower():
+                vocab.add(word)
     return vocab
+
+
+_LOWER_WORD = re.compile(r"[^\W\d_]+")

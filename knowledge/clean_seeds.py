@@ -22,6 +22,7 @@ SOURCES = [
     {
         "seed": "000_4291bd4e60861684.txt",
         "id": "bai-viet-75-nam",
+        "short": "bài viết 75 năm (2023)",
         "title": "Phấn đấu xây dựng Đảng bộ Khối các cơ quan Trung ương trong sạch vững mạnh toàn diện",
         "publisher": "Bài báo điện tử (trang tin, không ghi tác giả)",
         "date": "2023",
@@ -35,6 +36,7 @@ SOURCES = [
     {
         "seed": "001_e02d187104395895.txt",
         "id": "phong-van-70-nam",
+        "short": "phỏng vấn 70 năm (2018)",
         "title": "70 năm truyền thống Đảng bộ Khối các cơ quan Trung ương",
         "publisher": "Bài phỏng vấn (phóng viên Quỳnh Hoa)",
         "author": "Quỳnh Hoa",
@@ -50,6 +52,7 @@ SOURCES = [
     {
         "seed": "002_10cd39ce34e29a2d.txt",
         "id": "tpo-10-nam-2017",
+        "short": "báo Tiền Phong 9/4/2017",
         "title": "Đảng bộ Khối các cơ quan Trung ương nhận Huân chương hạng Nhất",
         "publisher": "Báo Tiền Phong (TPO)",
         "date": "2017-04-09",
@@ -64,6 +67,7 @@ SOURCES = [
     {
         "seed": "003_7cd03f53d1efb3c7.txt",
         "id": "ke-hoach-95-2023",
+        "short": "Kế hoạch 95-KH/ĐUK và tài liệu tuyên truyền (17/01/2023)",
         "title": "Kế hoạch số 95-KH/ĐUK tuyên truyền Kỷ niệm 75 năm Ngày Truyền thống Đảng bộ Khối "
         "các cơ quan Trung ương, kèm Tài liệu tuyên truyền",
         "publisher": "Ban Thường vụ Đảng ủy Khối các cơ quan Trung ương; tài liệu kèm theo của "
@@ -82,6 +86,7 @@ SOURCES = [
     {
         "seed": "004_fa6553a92803c2d8.txt",
         "id": "to-chuc-khoi-tinh-2023",
+        "short": "bài viết của Ban Tổ chức một Đảng ủy Khối cấp tỉnh (10/10/2023)",
         "title": "Bài viết kỷ niệm 93 năm Ngày Truyền thống Ngành Tổ chức xây dựng Đảng "
         "(14/10/1930-14/10/2023)",
         "publisher": "Ban Tổ chức Đảng ủy Khối (một Đảng bộ Khối cấp tỉnh, trực thuộc Tỉnh ủy)",
@@ -119,7 +124,7 @@ def clean(spec: dict) -> str:
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for spec in SOURCES:
-        meta = {k: spec[k] for k in ("id", "title", "publisher", "author", "date", "kind",
+        meta = {k: spec[k] for k in ("id", "short", "title", "publisher", "author", "date", "kind",
                                       "description", "scope", "provincial") if k in spec}
         meta["origin"] = f"shared/seeds/{spec['seed']}"
         meta["attribution"] = ("Văn bản gốc thuộc về cơ quan/tác giả nêu trên; bản sao đã bỏ phần "

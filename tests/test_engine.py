@@ -1,0 +1,174 @@
+"""The answering core on the real knowledge base: behaviour a user relies on."""
+
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.results import Result
+from bot.vntext import nfc_ws
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(KNOWLEDGE)
+
+
+def ask(engine: Engine, question: str, today: date = TODAY) -> Result:
+    return engine.answer(question, today=today)
+
+
+def assert_quotes_verbatim(engine: Engine, result: Result) -> None:
+    assert result.citations, "an answer must be cited"
+    for c in result.citations:
+        assert nfc_ws(c.quote) in engine.kb.sources[c.source].normalized_body
+        assert c.title == engine.kb.sources[c.source].title and c.date
+
+
+def test_founding_date_is_answered_with_a_verbatim_quote(engine: Engine) -> None:
+    result = ask(engine, "Đảng bộ Khối thành lập ngày nào?")
+    assert result.status == "answered"
+    assert "1948" in result.answer
+    assert_quotes_verbatim(engine, result)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "dang bo khoi thanh lap nam nao",
+        unicodedata.normalize("NFD", "Đảng bộ Khối thành lập năm nào?"),
+        "ĐẢNG BỘ KHỐI THÀNH LẬP NĂM NÀO",
+        "cho mình hỏi đảng bộ khối thành lập năm nào ạ 🙏",
+        "ĐBK các cơ quan TW ra đời khi nào",
+    ],
+)
+def test_typing_variants_reach_the_same_answer(engine: Engine, typed: str) -> None:
+    result = ask(engine, typed)
+    assert result.status == "answered"
+    assert "1948" in result.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Đảng Cộng sản Việt Nam thành lập ngày nào?",
+        "Đảng bộ Khối Doanh nghiệp Trung ương thành lập năm nào?",
+        "Trụ sở Đảng ủy Khối ở đâu?",
+        "Năm 2025 Đảng bộ Khối có bao nhiêu đảng viên?",
+        "thời tiết Hà Nội hôm nay thế nào",
+    ],
+)
+def test_questions_outside_the_documents_are_not_answered(engine: Engine, question: str) -> None:
+    result = ask(engine, question)
+    assert result.status != "answered", (result.entry_id, result.score)
+    assert "1948" not in result.answer
+
+
+def test_no_answer_offers_the_closest_entries(engine: Engine) -> None:
+    result = ask(engine, "Đảng Cộng sản Việt Nam thành lập ngày nào?")
+    assert result.status == "no_answer"
+    assert 1 <= len(result.suggestions) <= 4
+    assert all(s.entry_id in engine.kb.entries for s in result.suggestions)
+
+
+def test_membership_now_gives_latest_value_date_and_history(engine: Engine) -> None:
+    result = ask(engine, "Hiện nay Đảng bộ Khối có bao nhiêu đảng viên?")
+    assert result.status == "answered" and result.kind == "fact"
+    assert "78.449" in result.answer
+    assert "2023" in result.answer
+    assert "gần 7 vạn" in result.answer and "79.000" in result.answer
+    assert_quotes_verbatim(engine, result)
+
+
+def test_conflicting_1948_membership_cites_both_sources(engine: Engine) -> None:
+    result = ask(engine, "Năm 1948 có bao nhiêu đảng viên?")
+    assert result.status == "answered"
+    assert "mấy trăm" in result.answer and "vài chục" in result.answer
+    cited = {c.source for c in result.citations}
+    assert "phong-van-70-nam" in cited and cited & {"bai-viet-75-nam", "ke-hoach-95-2023"}
+
+
+def test_provincial_figures_are_never_the_central_blocs(engine: Engine) -> None:
+    result = ask(
+        engine, "Đảng bộ Khối các cơ quan Trung ương kết nạp bao nhiêu đảng viên mới năm 2023?"
+    )
+    assert result.status != "answered" or "tỉnh" in result.answer
+
+
+def test_anniversary_is_computed_from_the_injected_clock(engine: Engine) -> None:
+    before = ask(engine, "năm nay kỷ niệm bao nhiêu năm ngày truyền thống?", date(2026, 3, 1))
+    assert before.status == "answered" and before.kind == "computed"
+    assert "78 năm" in before.answer and "sẽ" in before.answer
+    later = ask(engine, "năm nay kỷ niệm bao nhiêu năm ngày truyền thống?", date(2030, 12, 1))
+    assert "82 năm" in later.answer
+
+
+def test_two_lesson_lists_are_told_apart(engine: Engine) -> None:
+    r70 = ask(engine, "Năm bài học kinh nghiệm qua 70 năm của Đảng bộ Khối là gì?")
+    r75 = ask(engine, "Bài học kinh nghiệm rút ra từ 75 năm xây dựng và phát triển?")
+    assert r70.status == r75.status == "answered"
+    assert r70.entry_id != r75.entry_id
+    assert {c.source for c in r70.citations} == {"phong-van-70-nam"}
+    assert "ke-hoach-95-2023" in {c.source for c in r75.citations}
+
+
+@pytest.mark.parametrize(
+    ("question", "kind_word"),
+    [("xin chào", "Xin chào"), ("cảm ơn bạn nhé", "Không có gì"), ("bạn là ai", "trợ lý")],
+)
+def test_small_talk_gets_a_friendly_reply(engine: Engine, question: str, kind_word: str) -> None:
+    result = ask(engine, question)
+    assert result.kind == "smalltalk" and kind_word in result.answer
+
+
+def test_greeting_with_a_question_is_not_small_talk(engine: Engine) -> None:
+    result = ask(engine, "chào bạn, Đảng bộ Khối thành lập năm nào?")
+    assert result.kind != "smalltalk" and "1948" in result.answer
+
+
+def test_empty_and_emoji_only_input(engine: Engine) -> None:
+    assert ask(engine, "").status == "no_answer"
+    assert ask(engine, "🙏🙏 ???").status == "no_answer"
+
+
+def test_related_entries_exist_and_answer_entry_matches(engine: Engine) -> None:
+    result = ask(engine, "Tiền thân của Đảng bộ Khối là gì?")
+    assert result.status == "answered" and result.related
+    follow = engine.answer_entry(result.related[0].entry_id, today=TODAY)
+    assert follow is not None and follow.status == "answered" and follow.citations
+    assert engine.answer_entry("khong-ton-tai") is None
+
+
+def test_explain_shows_normalised_query_and_candidates(engine: Engine) -> None:
+    lines = engine.explain("QĐ 47 là gì")
+    assert lines[0].startswith("normalised: qđ 47")
+    assert any("recall=" in line for line in lines)
+
+
+def test_every_entry_answer_is_cited_verbatim(engine: Engine) -> None:
+    for entry_id in engine.kb.entries:
+        result = engine.answer_entry(entry_id, today=TODAY)
+        assert result is not None
+        assert_quotes_verbatim(engine, result)
+
+
+def test_quotes_are_verbatim_in_the_original_seeds(engine: Engine) -> None:
+    repo = KNOWLEDGE.parent
+    seeds = {s.id: repo.parent / s.origin for s in engine.kb.sources.values()}
+    if not all(p.is_file() for p in seeds.values()):
+        pytest.skip("../shared/seeds is not beside the repository")
+    text = {sid: nfc_ws(p.read_text(encoding="utf-8")) for sid, p in seeds.items()}
+    quotes = [(c.source, c.quote) for e in engine.kb.entries.values() for c in e.citations]
+    quotes += [(v.source, v.quote) for f in engine.kb.facts.values() for v in f.values]
+    missing = [(s, q) for s, q in quotes if nfc_ws(q) not in text[s]]
+    assert not missing
+
+
+def test_self_test_passes(engine: Engine) -> None:
+    passed, total, failures = engine.self_test()
+    assert total > 400 and passed == total, failures[:5]

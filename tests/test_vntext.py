@@ -1,0 +1,83 @@
+"""Vietnamese text normalisation, tested on its own."""
+
+import unicodedata
+
+import pytest
+
+from bot.vntext import clean, fold, has_marks, nfc_ws, telex_decode, tokenize
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("hoà", "hòa"),
+        ("thuỷ", "thủy"),
+        ("Uỷ ban", "ủy ban"),
+        ("khoẻ", "khỏe"),
+        ("hoá", "hóa"),
+        ("tuỳ", "tùy"),
+        ("hoạ", "họa"),
+    ],
+)
+def test_tone_placement_is_canonical(old: str, new: str) -> None:
+    assert clean(old) == clean(new) == new
+
+
+@pytest.mark.parametrize("word", ["quý", "quỳnh", "hoàn", "thuở", "khuya", "hoặc"])
+def test_closed_syllables_and_qu_keep_their_tone(word: str) -> None:
+    assert clean(word) == word
+
+
+def test_nfd_input_equals_nfc() -> None:
+    text = "Đảng bộ Khối thành lập năm nào?"
+    assert tokenize(unicodedata.normalize("NFD", text)) == tokenize(text)
+
+
+def test_odd_d_and_zero_width_are_normalised() -> None:
+    assert clean("\u00d0ảng\u200b bộ") == "đảng bộ"
+
+
+def test_fold_strips_marks_and_maps_d() -> None:
+    assert fold("Đường") == "duong" == fold("dương")
+    assert has_marks("đảng") and not has_marks("dang")
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("78.449 đảng viên", ["78449", "đảng", "viên"]),
+        ("trên 6,5 vạn", ["trên", "65000"]),
+        ("gần 7 vạn", ["gần", "70000"]),
+        ("gần 1 nghìn", ["gần", "1000"]),
+        ("ngày 7/11/1948", ["d7m11", "1948"]),
+        ("07-11-1948", ["d7m11", "1948"]),
+        ("ngày 7 tháng 11 năm 1948", ["d7m11", "1948"]),
+        ("từ tháng 01/2023", ["từ", "m1", "2023"]),
+        ("14/10/1930-14/10/2023", ["d14m10", "1930", "d14m10", "2023"]),
+        ("40-QĐ/TW", ["40", "qđ", "tw"]),
+        ("qd47", ["qd", "47"]),
+    ],
+)
+def test_numbers_and_dates_parse_before_punctuation(text: str, tokens: list[str]) -> None:
+    assert tokenize(text) == tokens
+
+
+def test_emoji_and_punctuation_are_dropped() -> None:
+    assert tokenize("thành lập?? 😀🙏!!") == ["thành", "lập"]
+
+
+def test_quote_comparison_normalises_only_unicode_and_spacing() -> None:
+    assert nfc_ws("a\n\n  b") == "a b"
+    assert nfc_ws(unicodedata.normalize("NFD", "Khối")) == "Khối"
+    assert nfc_ws("Khôi") != nfc_ws("Khối")
+
+
+@pytest.mark.parametrize(
+    ("typed", "word"), [("ddangr", "đảng"), ("khoois", "khối"), ("laapj", "lập"), ("nawm", "năm")]
+)
+def test_telex_without_input_method(typed: str, word: str) -> None:
+    assert telex_decode(typed) == word
+
+
+def test_plain_words_are_not_telex() -> None:
+    assert telex_decode("dang") is None
