@@ -39,6 +39,8 @@ from bot.results import Citation, Result, Suggestion
 from bot.vntext import fold, nfc_ws
 
 ANSWER_AT = 0.70
+CLEAR_AT = 0.60  # ...or at least this, with a clear lead over the next entry:
+CLEAR_MARGIN = 0.12
 SUGGEST_AT = 0.50
 PASSAGE_AT = 0.90  # share of the question's weight a single sentence must explain
 MAX_SUGGESTIONS = 4
@@ -62,6 +64,8 @@ class Engine:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.answer_at = ANSWER_AT
+        self.clear_at = CLEAR_AT
+        self.clear_margin = CLEAR_MARGIN
         self.suggest_at = SUGGEST_AT
         self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
         self.matcher = Matcher(kb, self.lexicon)
@@ -171,7 +175,7 @@ class Engine:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
         ranked = self.matcher.rank(analysis)
         best = ranked[0] if ranked else None
-        if best is not None and best.score >= self.answer_at:
+        if best is not None and self.confident(ranked):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
                 return Result(
@@ -207,6 +211,14 @@ class Engine:
             score=best.score if best else 0.0,
             suggestions=closest,
             normalized=norm,
+        )
+
+    def confident(self, ranked: list[Scored]) -> bool:
+        """Answer when the best entry scores high, or fairly high with a clear lead."""
+        top = ranked[0].score
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        return top >= self.answer_at or (
+            top >= self.clear_at and top - runner_up >= self.clear_margin
         )
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:
@@ -364,7 +376,10 @@ class Engine:
             )
             if s.missing:
                 lines.append(f"       unexplained: {', '.join(s.missing)}")
-        lines.append(f"thresholds: answer ≥ {self.answer_at}, suggest ≥ {self.suggest_at}")
+        lines.append(
+            f"thresholds: answer ≥ {self.answer_at}, or ≥ {self.clear_at} leading by "
+            f"{self.clear_margin}; suggest ≥ {self.suggest_at}"
+        )
         return lines
 
     def self_test(self) -> tuple[int, int, list[dict[str, str | None]]]:

@@ -41,9 +41,6 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "ngày tháng năm nào",
         "ngày bao nhiêu",
         "năm bao nhiêu",
-        "thời gian",
-        "thời điểm",
-        "khi",
     ],
     HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số"],
     WHERE: ["ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm", "đâu", "ở nơi nào"],
@@ -157,7 +154,7 @@ FILLER_PHRASES = [
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
     "hỏi xin biết muốn dạ vâng thưa ok oke okay hi hello alo ạh nêu kể rõ "
-    "ơ ừ hihi hehe haha giùm dùm với cho".split()
+    "ơ ừ hihi hehe haha giùm dùm với cho bác cô chú anh chị không ko k nhen nghen".split()
 )
 # Words so common in questions about the bloc that they say nothing on their own.
 FUNCTION_WORDS = frozenset(

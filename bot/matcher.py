@@ -35,11 +35,13 @@ FOLDED_ONLY_CREDIT = 0.75  # typed with marks, matched only without them
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
 HIDDEN_CREDIT = 0.9  # matched an entry's tags or fact years rather than a phrasing
 SIBLING_CREDIT = 0.8  # matched another phrasing of the same entry
+ANSWER_CREDIT = 0.5  # matched only the entry's answer text
 RECALL_BETA2 = 4.0  # F-beta with beta=2: explaining the question matters most
 FUZZ_WEIGHT = 0.15
-INTENT_MISMATCH = 0.78
+INTENT_MISMATCH = 0.72
 INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
+UNASKED_YEAR = 0.88
 CANDIDATES = 14
 COMMON_POSTINGS = 150
 FINALISTS = 6
@@ -96,6 +98,8 @@ class Matcher:
         self.entry_intents: dict[str, frozenset[str]] = {}
         self.entry_hidden: dict[str, set[str]] = {}
         self.entry_words: dict[str, frozenset[str]] = {}
+        self.dated = {e.id for e in kb.entries.values() if e.as_of}
+        self.answer_words: dict[str, frozenset[str]] = {}
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
         self.year_inputs: dict[str, int] = {
@@ -113,6 +117,8 @@ class Matcher:
             hidden = self._hidden_tokens(entry)
             self.entry_hidden[entry.id] = hidden - seen
             self.entry_words[entry.id] = frozenset(seen)
+            answer_words = set(lexicon.analyze(entry.answer).folded) if entry.answer else set()
+            self.answer_words[entry.id] = frozenset(answer_words - seen - hidden)
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
@@ -255,6 +261,7 @@ class Matcher:
         query_str = " ".join(t.folded for t in terms)
         q_intents = analysis.intents & STRONG_INTENTS
         q_numbers = {t.folded for t in terms if t.folded[:1].isdigit()}
+        q_years = {n for n in q_numbers if _is_year(n)}
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
             p = phrasings[idx]
@@ -267,6 +274,8 @@ class Matcher:
                 factor = INTENT_MISSING
             if q_numbers and self._numbers_conflict(p, q_numbers):
                 factor *= NUMBER_CONFLICT
+            elif not q_years and entry_id in self.dated and any(_is_year(t) for t in p.tokens):
+                factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
             score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
             scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
             if explain:
@@ -279,6 +288,7 @@ class Matcher:
         """Weighted share of the question's words that the phrasing (or its entry) explains."""
         hidden = self.entry_hidden[p.entry_id]
         siblings = self.entry_words[p.entry_id]
+        answer = self.answer_words[p.entry_id]
         got = 0.0
         for t in terms:
             forms = p.tokens.get(t.folded)
@@ -293,6 +303,8 @@ class Matcher:
                 got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
             elif t.folded in siblings:
                 got += t.weight * SIBLING_CREDIT
+            elif t.folded in answer:
+                got += t.weight * ANSWER_CREDIT
             elif self._year_input(p.entry_id, t.folded):
                 got += t.weight * HIDDEN_CREDIT
         return got
@@ -318,7 +330,11 @@ class Matcher:
 
     def _words(self, p: Phrasing, terms: list[QueryTerm]) -> tuple[list[str], list[str]]:
         """Which question words a phrasing explains (* = via its entry) and which it does not."""
-        other = self.entry_hidden[p.entry_id] | self.entry_words[p.entry_id]
+        other = (
+            self.entry_hidden[p.entry_id]
+            | self.entry_words[p.entry_id]
+            | self.answer_words[p.entry_id]
+        )
         matched = [
             t.folded + ("" if t.folded in p.tokens else "*")
             for t in terms
@@ -332,6 +348,10 @@ class Matcher:
             and not self._year_input(p.entry_id, t.folded)
         ]
         return matched, missing
+
+
+def _is_year(token: str) -> bool:
+    return len(token) == 4 and token.isdigit() and token[:2] in {"19", "20"}
 
 
 def _deletes(word: str) -> set[str]:
