@@ -21,8 +21,10 @@ query id that is not in the table (e.g. purged by retention) is ignored.
 Durability:
 
 * a clean shutdown (``await close()``, e.g. on SIGTERM) loses nothing: the writer drains the
-  queue, including statements queued while it is closing, commits, and only then the connection
-  is closed. Calls made after the writer has stopped are written synchronously (rare; logged);
+  queue and commits; statements submitted while it is closing (a burst still being answered) are
+  committed by ``close`` too, in order, before the connection is closed. Calls made after
+  ``close`` has returned are written synchronously, one short transaction each (a shutdown
+  ordering slip; logged once), so they are not lost either;
 * after a crash (the process killed, ``kill -9``, an exception that bypasses ``close``) at most the
   statements of the last ``flush_interval`` (≤ 1 s) are lost: those still on the queue or in the
   batch being gathered. Committed batches survive: the database uses WAL with
@@ -267,9 +269,11 @@ class QueryLog:
         self._db = db
         self._secret = secret
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._accepting = True  # False once the writer has stopped taking from the queue
-        self._closed = False
-        self._close_lock = asyncio.Lock()
+        # Where new statements go: "queue" (the writer's), "overflow" (closing: the writer has
+        # taken the stop marker; close() commits these), "sync" (closed: written at once).
+        self._mode = "queue"
+        self._overflow: list[Statement] = []
+        self._closing: asyncio.Task[None] | None = None
         self._late_warned = False
         self._task = asyncio.create_task(self._run(), name="querylog-writer")
 
@@ -355,46 +359,63 @@ class QueryLog:
 
     @property
     def pending(self) -> int:
-        """Items waiting on the queue (not counting the batch being written)."""
-        return self._queue.qsize()
+        """Items waiting to be written (not counting the batch being written)."""
+        return self._queue.qsize() + len(self._overflow)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
-        if not self._accepting or self._task.done():
-            return  # late writes are synchronous: nothing is pending
+        if self._closing is not None:
+            await asyncio.shield(self._closing)  # close() commits everything
+            return
+        if self._mode != "queue" or self._task.done():
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Flush(future))
         await asyncio.wait({future, self._task}, return_when=asyncio.FIRST_COMPLETED)
 
     async def close(self) -> None:
-        """Drain the queue, commit, stop the writer and close the connection. Idempotent."""
-        async with self._close_lock:
-            if self._closed:
-                return
-            if self._accepting and not self._task.done():
-                self._queue.put_nowait(_Stop())
-            try:
-                await asyncio.shield(self._task)
-            except Exception:
-                log.exception("query log: writer task failed")
-            # If the writer died, write what it left behind; later calls are written late.
-            self._accepting = False
-            leftover = self._drain_nowait()
-            if leftover:
-                await self._write(leftover)
-            await self._db.close()
-            self._closed = True
-            tighten_sidecars(self.path)
+        """Drain the queue, commit, stop the writer and close the connection. Idempotent.
+
+        Statements submitted while closing are committed too; statements submitted after
+        ``close`` has returned are written synchronously (see the module docstring).
+        """
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(), name="querylog-close")
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if not self._task.done():
+            self._queue.put_nowait(_Stop())
+        await asyncio.wait({self._task})  # the writer drains the queue up to the stop marker
+        if not self._task.cancelled() and self._task.exception() is not None:
+            log.error("query log: writer task failed", exc_info=self._task.exception())
+        self._mode = "overflow"
+        # What came in while the writer drained (or what it left if it died), in order.
+        self._overflow[:0] = self._drain_nowait()
+        for _ in range(3):  # a continuing burst is bounded: after this, writes become synchronous
+            if not self._overflow:
+                break
+            batch, self._overflow = self._overflow, []
+            await self._write(batch)
+        # No await from here until the mode switch: nothing can slip between the two.
+        rest, self._overflow = self._overflow, []
+        self._mode = "sync"
+        if rest:
+            self._write_late(rest)  # the aiosqlite connection is idle: no lock is held
+        await self._db.close()
+        tighten_sidecars(self.path)
 
     # --- internals ---------------------------------------------------------------------------
 
     def _submit(self, statement: Statement) -> None:
-        if self._accepting and not self._task.done():
+        if self._mode == "queue" and not self._task.done():
             self._queue.put_nowait(statement)
-        else:
-            self._write_late(statement)
+        elif self._mode == "sync":
+            self._write_late([statement])
+        else:  # closing (or the writer died): close() commits these
+            self._overflow.append(statement)
 
     def _drain_nowait(self) -> list[Statement]:
         out: list[Statement] = []
@@ -409,8 +430,8 @@ class QueryLog:
             elif not isinstance(item, _Stop):
                 out.append(item)
 
-    def _write_late(self, statement: Statement) -> None:
-        """Write one statement synchronously: the writer has stopped (shutdown ordering)."""
+    def _write_late(self, statements: list[Statement]) -> None:
+        """Write statements synchronously: the log is closed (shutdown ordering)."""
         if not self._late_warned:
             self._late_warned = True
             log.warning("query log: written after close; writing synchronously")
@@ -418,13 +439,13 @@ class QueryLog:
             create_private(self.path)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             try:
-                sql.run_sync(conn, [statement])
+                sql.run_sync(conn, statements)
             finally:
                 conn.close()
             tighten_sidecars(self.path)
         except (sqlite3.Error, OSError):
-            self.dropped += 1
-            log.exception("query log: a late write was lost")
+            self.dropped += len(statements)
+            log.exception("query log: late writes were lost")
 
     async def _run(self) -> None:
         """The writer task: gather a batch, commit it, resolve flushes, purge daily."""
@@ -449,7 +470,6 @@ class QueryLog:
                 log.exception("query log: writer error")
                 await asyncio.sleep(0.1)
             if stopping and self._queue.empty():
-                self._accepting = False  # no await between the check and this: nothing slips
                 return
 
     async def _gather(
@@ -486,6 +506,7 @@ class QueryLog:
                 flushes.append(item.future)
             elif isinstance(item, _Stop):
                 stop_seen = True
+                self._mode = "overflow"  # from now on, new statements wait for close()
             else:
                 batch.append(item)
             if deadline is None:

@@ -328,3 +328,58 @@ async def test_invalid_options(db_path: Path) -> None:
         await QueryLog.open(db_path, secret="s", flush_interval=5)
     with pytest.raises(ValueError):
         await QueryLog.open(db_path, secret="s", batch_size=0)
+
+
+SIGTERM_SCRIPT = """
+import asyncio, signal, sys
+from datetime import UTC, datetime
+from bot.querylog import QueryEvent, QueryLog
+
+async def main(path):
+    log = await QueryLog.open(path, secret="s", flush_interval=1.0)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    sent = 0
+    closed = False
+
+    async def burst():
+        nonlocal sent
+        while not closed:
+            log.log_query(QueryEvent(f"q{sent}", datetime.now(UTC), 1, "private", "câu hỏi",
+                                     "cau hoi", "answered", "e", 1.0, [], 1.0, "v"))
+            sent += 1
+            if sent == 200:
+                print("ready", flush=True)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(burst())
+    await stop.wait()
+    await log.close()  # the burst goes on while closing
+    closed = True
+    await task
+    print(sent, flush=True)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_sigterm_in_a_burst_loses_nothing(db_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_SCRIPT, str(db_path)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    sent = int(out.strip())
+    assert sent >= 200
+    assert len(rows(db_path)) == sent
