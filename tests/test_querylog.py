@@ -383,3 +383,34 @@ def test_sigterm_in_a_burst_loses_nothing(db_path: Path) -> None:
     sent = int(out.strip())
     assert sent >= 200
     assert len(rows(db_path)) == sent
+
+
+CRASH_SCRIPT = """
+import asyncio, os, sys
+from datetime import UTC, datetime
+from bot.querylog import QueryEvent, QueryLog
+
+async def main(path):
+    log = await QueryLog.open(path, secret="s", flush_interval=1.0)
+    for n in range(60):
+        log.log_query(QueryEvent(f"q{n}", datetime.now(UTC), 1, "private", "câu hỏi",
+                                 "cau hoi", "answered", "e", 1.0, [], 1.0, "v"))
+        if n == 49:
+            await log.flush()
+    os._exit(0)  # a crash: no close(), no checkpoint, the last 10 still queued
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_crash_keeps_what_was_committed(db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(db_path)], cwd=root, check=True, timeout=60
+    )
+    found = {r["id"] for r in rows(db_path)}
+    assert {f"q{n}" for n in range(50)} <= found
+    assert len(found) <= 60
