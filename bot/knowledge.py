@@ -167,6 +167,7 @@ class Entry:
     scope: str = "central"
     fact: str | None = None
     compute: dict[str, Any] | None = None
+    in_sources: bool = True  # False: the documents do not hold the answer; the entry says so
 
     @property
     def all_questions(self) -> list[str]:
@@ -265,6 +266,7 @@ ENTRY_KEYS = {
     "fact",
     "compute",
     "topic",
+    "in_sources",
 }
 ENTRY_REQUIRED = {"id", "question", "phrasings", "citations"}
 SOURCE_KEYS = {
@@ -552,6 +554,10 @@ def _parse_entry(raw: Any, path: Path, file_topic: str, col: _Collector) -> Entr
             compute = dict(compute)
             compute["date"] = parse_partial_date(compute["date"])
     citations = _parse_citations(raw["citations"], path, eid, _line(raw, "citations"), col)
+    in_sources = raw.get("in_sources", True)
+    if not isinstance(in_sources, bool):
+        col.add(path, _line(raw, "in_sources"), eid, "in_sources must be true or false")
+        in_sources = True
     if not ok:
         return None
     return Entry(
@@ -569,6 +575,7 @@ def _parse_entry(raw: Any, path: Path, file_topic: str, col: _Collector) -> Entr
         scope=str(scope),
         fact=fact,
         compute=compute,
+        in_sources=in_sources,
     )
 
 

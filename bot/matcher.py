@@ -31,7 +31,7 @@ from bot.knowledge import Entry, KnowledgeBase
 from bot.lexicon import FUNCTION_WORDS, STRONG_INTENTS, Analysis, Lexicon
 from bot.vntext import fold, telex_decode
 
-FOLDED_ONLY_CREDIT = 0.75  # typed with marks, matched only without them
+FOLDED_ONLY_CREDIT = 0.4  # typed with marks, matched only without them (quân ≠ quan)
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
 HIDDEN_CREDIT = 0.9  # matched an entry's tags or fact years rather than a phrasing
 SIBLING_CREDIT = 0.8  # matched another phrasing of the same entry
@@ -97,34 +97,57 @@ class Matcher:
         self.postings: dict[str, list[int]] = defaultdict(list)
         self.entry_intents: dict[str, frozenset[str]] = {}
         self.entry_hidden: dict[str, set[str]] = {}
-        self.entry_words: dict[str, frozenset[str]] = {}
+        # folded word -> the accented forms it has in the entry's phrasings / answer
+        self.entry_words: dict[str, dict[str, frozenset[str]]] = {}
         self.dated = {e.id for e in kb.entries.values() if e.as_of}
-        self.answer_words: dict[str, frozenset[str]] = {}
+        self.answer_words: dict[str, dict[str, frozenset[str]]] = {}
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
         self.year_inputs: dict[str, int] = {
             e.id: int(str(e.compute["date"])[:4]) for e in kb.entries.values() if e.compute
         }
         df: dict[str, int] = defaultdict(int)
+        df_accented: dict[str, int] = defaultdict(int)
+        # Every real word the knowledge uses, with its marks: a word typed with marks that is
+        # not among them is either a typo ("lạp") or about something else ("quân" ≠ "quan").
+        self.accented_vocabulary: set[str] = set()
+        for source in kb.sources.values():
+            self.accented_vocabulary.update(lexicon.analyze(source.body).tokens)
         for entry in kb.entries.values():
             analyses = [lexicon.analyze(q) for q in entry.all_questions]
             self.analyses[entry.id] = analyses
             seen: set[str] = set()
+            seen_accented: set[str] = set()
+            forms: dict[str, set[str]] = defaultdict(set)
             intents: set[str] = set()
             for a in analyses:
                 seen.update(a.folded)
+                seen_accented.update(a.tokens)
+                for acc, fo in zip(a.tokens, a.folded, strict=True):
+                    forms[fo].add(acc)
                 intents |= a.intents & STRONG_INTENTS
+            for tok in seen_accented:
+                df_accented[tok] += 1
+            self.accented_vocabulary |= seen_accented
             hidden = self._hidden_tokens(entry)
             self.entry_hidden[entry.id] = hidden - seen
-            self.entry_words[entry.id] = frozenset(seen)
-            answer_words = set(lexicon.analyze(entry.answer).folded) if entry.answer else set()
-            self.answer_words[entry.id] = frozenset(answer_words - seen - hidden)
+            self.entry_words[entry.id] = {fo: frozenset(f) for fo, f in forms.items()}
+            answer = lexicon.analyze(entry.answer) if entry.answer else None
+            answer_forms: dict[str, set[str]] = defaultdict(set)
+            if answer is not None:
+                self.accented_vocabulary.update(answer.tokens)
+                for acc, fo in zip(answer.tokens, answer.folded, strict=True):
+                    if fo not in seen and fo not in hidden:
+                        answer_forms[fo].add(acc)
+            self.answer_words[entry.id] = {fo: frozenset(f) for fo, f in answer_forms.items()}
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
         n = max(len(kb.entries), 1)
         self.idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
+        self.idf_accented = {tok: math.log(1 + n / c) for tok, c in df_accented.items()}
         self.unknown_weight = math.log(1 + n) + 1.0
+        self.rare_weight = math.log(1 + n)  # a real word that no question uses
         for entry in kb.entries.values():
             for text, a in zip(entry.all_questions, self.analyses[entry.id], strict=True):
                 tokens: dict[str, set[str]] = defaultdict(set)
@@ -161,6 +184,11 @@ class Matcher:
                 for variant in _deletes(word):
                     self._deletions[variant].append(word)
         self._corrections: dict[str, str | None] = {}
+        self._accented_deletions: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(self.idf_accented, key=lambda t: self.idf_accented[t]):
+            if len(word) >= 2 and not word[:1].isdigit():
+                for variant in _deletes(word):
+                    self._accented_deletions[variant].append(word)
 
     def _hidden_tokens(self, entry: Entry) -> set[str]:
         """Tags, years of the entry's facts and dates: match, but are not part of a phrasing."""
@@ -186,18 +214,59 @@ class Matcher:
         return self.idf.get(folded, self.unknown_weight)
 
     def terms(self, analysis: Analysis) -> list[QueryTerm]:
-        """Question words with weights, correcting typos against the vocabulary."""
+        """Question words with weights, correcting typos against the vocabulary.
+
+        A word typed with marks is weighed by its accented form ("quân" is rare here even
+        though "quan" is everywhere); one typed without marks by its folded form.
+        """
         out: dict[str, QueryTerm] = {}
         for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked, strict=True):
             if fo in out:
                 continue
-            term = QueryTerm(fo, acc, marked, self.weight(fo, acc if marked else None))
-            if fo not in self._vocab_set and not fo[:1].isdigit():
-                fixed = self._correct(fo)
-                if fixed is not None:
-                    term = QueryTerm(fixed, fixed, False, self.weight(fixed), corrected_from=fo)
+            if acc in FUNCTION_WORDS:
+                term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
+            elif fo[:1].isdigit():
+                term = QueryTerm(fo, acc, marked, self.weight(fo))
+            elif marked:
+                term = self._marked_term(acc, fo)
+            else:
+                term = QueryTerm(fo, acc, False, self.weight(fo))
+                if fo not in self._vocab_set:
+                    fixed = self._correct(fo)
+                    if fixed is not None:
+                        term = QueryTerm(fixed, fixed, False, self.weight(fixed), corrected_from=fo)
             out.setdefault(term.folded, term)
         return list(out.values())
+
+    def _marked_term(self, acc: str, fo: str) -> QueryTerm:
+        if acc in self.idf_accented:
+            return QueryTerm(fo, acc, True, self.idf_accented[acc])
+        if acc in self.accented_vocabulary:
+            return QueryTerm(fo, acc, True, self.rare_weight)
+        fixed = self._correct_accented(acc)
+        if fixed is not None:
+            return QueryTerm(fold(fixed), fixed, True, self.idf_accented[fixed], corrected_from=acc)
+        if fo not in self._vocab_set:
+            folded_fix = self._correct(fo)
+            if folded_fix is not None:
+                return QueryTerm(
+                    folded_fix, folded_fix, False, self.weight(folded_fix), corrected_from=acc
+                )
+        return QueryTerm(fo, acc, True, self.unknown_weight)
+
+    def _correct_accented(self, word: str) -> str | None:
+        """A question word, typed with marks, one edit away from exactly one best known word."""
+        key = "\u0301" + word  # cache namespace distinct from folded corrections
+        if key in self._corrections:
+            return self._corrections[key]
+        found: set[str] = set()
+        for variant in _deletes(word):
+            found.update(self._accented_deletions.get(variant, ()))
+        found = {w for w in found if Levenshtein.distance(word, w) <= 1}
+        fixed = min(found, key=lambda w: (self.idf_accented[w], w)) if found else None
+        if len(self._corrections) < 50_000:
+            self._corrections[key] = fixed
+        return fixed
 
     def _correct(self, word: str) -> str | None:
         """The known word a typo or Telex spelling stands for, if there is exactly one best."""
@@ -293,18 +362,13 @@ class Matcher:
         for t in terms:
             forms = p.tokens.get(t.folded)
             if forms is not None:
-                if t.corrected_from is not None:
-                    got += t.weight * TYPO_CREDIT
-                elif t.marked and t.accented not in forms:
-                    got += t.weight * FOLDED_ONLY_CREDIT
-                else:
-                    got += t.weight
+                got += t.weight * _credit(t, forms, 1.0)
             elif t.folded in hidden:
                 got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
             elif t.folded in siblings:
-                got += t.weight * SIBLING_CREDIT
+                got += t.weight * _credit(t, siblings[t.folded], SIBLING_CREDIT)
             elif t.folded in answer:
-                got += t.weight * ANSWER_CREDIT
+                got += t.weight * _credit(t, answer[t.folded], ANSWER_CREDIT)
             elif self._year_input(p.entry_id, t.folded):
                 got += t.weight * HIDDEN_CREDIT
         return got
@@ -332,8 +396,8 @@ class Matcher:
         """Which question words a phrasing explains (* = via its entry) and which it does not."""
         other = (
             self.entry_hidden[p.entry_id]
-            | self.entry_words[p.entry_id]
-            | self.answer_words[p.entry_id]
+            | set(self.entry_words[p.entry_id])
+            | set(self.answer_words[p.entry_id])
         )
         matched = [
             t.folded + ("" if t.folded in p.tokens else "*")
@@ -348,6 +412,15 @@ class Matcher:
             and not self._year_input(p.entry_id, t.folded)
         ]
         return matched, missing
+
+
+def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> float:
+    """Credit for a word found with these accented forms, at a tier (phrasing, sibling...)."""
+    if t.marked and t.accented not in forms:
+        return tier * FOLDED_ONLY_CREDIT
+    if t.corrected_from is not None:
+        return tier * TYPO_CREDIT
+    return tier
 
 
 def _is_year(token: str) -> bool:
