@@ -30,6 +30,8 @@ from bot.results import Result
 from bot.vntext import fold, nfc_ws
 
 TODAY = date(2026, 11, 23)  # fixed clock: computed answers are reproducible
+MIN_ABSTENTION = 0.93  # calibration targets, stricter than the release bar (90%, 3%)
+MAX_WRONG = 0.02
 VARIANTS = ("base", "nfd", "old_tone", "caps", "no_marks", "filler")
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 

@@ -33,6 +33,7 @@ from bot.vntext import fold, telex_decode
 
 FOLDED_ONLY_CREDIT = 0.4  # typed with marks, matched only without them (quân ≠ quan)
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
+TYPO_WEIGHT_SHARE = 0.6
 HIDDEN_CREDIT = 0.9  # matched an entry's tags or fact years rather than a phrasing
 SIBLING_CREDIT = 0.8  # matched another phrasing of the same entry
 ANSWER_CREDIT = 0.5  # matched only the entry's answer text
@@ -234,7 +235,7 @@ class Matcher:
                 if fo not in self._vocab_set:
                     fixed = self._correct(fo)
                     if fixed is not None:
-                        term = QueryTerm(fixed, fixed, False, self.weight(fixed), corrected_from=fo)
+                        term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
             out.setdefault(term.folded, term)
         return list(out.values())
 
@@ -245,14 +246,17 @@ class Matcher:
             return QueryTerm(fo, acc, True, self.rare_weight)
         fixed = self._correct_accented(acc)
         if fixed is not None:
-            return QueryTerm(fold(fixed), fixed, True, self.idf_accented[fixed], corrected_from=acc)
+            return QueryTerm(fold(fixed), fixed, True, self._typo_weight(fold(fixed)), acc)
         if fo not in self._vocab_set:
             folded_fix = self._correct(fo)
             if folded_fix is not None:
-                return QueryTerm(
-                    folded_fix, folded_fix, False, self.weight(folded_fix), corrected_from=acc
-                )
+                return QueryTerm(folded_fix, folded_fix, False, self._typo_weight(folded_fix), acc)
         return QueryTerm(fo, acc, True, self.unknown_weight)
+
+    def _typo_weight(self, fixed: str) -> float:
+        """A corrected word may also be a real word we do not know ("doanh" is not "đoàn"):
+        it keeps most of an unknown word's weight, so it cannot quietly vanish."""
+        return max(self.weight(fixed), TYPO_WEIGHT_SHARE * self.unknown_weight)
 
     def _correct_accented(self, word: str) -> str | None:
         """A question word, typed with marks, one edit away from exactly one best known word."""
