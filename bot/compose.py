@@ -117,10 +117,17 @@ def _value_lines(kb: KnowledgeBase, values: list[FactValue]) -> list[str]:
 
 
 def fact_answer(
-    kb: KnowledgeBase, entry: Entry, fact: Fact, years: list[str], now: bool = False
+    kb: KnowledgeBase,
+    entry: Entry,
+    fact: Fact,
+    years: list[str],
+    now: bool = False,
+    also: tuple[Fact, ...] = (),
 ) -> tuple[str, tuple[Citation, ...], str]:
     """Answer from a fact series: the value for the year asked, or the latest, plus history.
 
+    ``also`` are other figures the question names ("bao nhiêu đảng viên và bao nhiêu chi
+    bộ"): each is given at the same date when it has one, else at its latest.
     Returns the text, the citations and the as-of date of the leading value.
     """
     by_date: dict[str, list[FactValue]] = {}
@@ -155,9 +162,18 @@ def fact_answer(
                 lines.append(f"• {'; '.join(value_lines)} (các nguồn ghi khác nhau)")
             else:
                 lines.append(f"• {value_lines[0]}")
+    extra_cites: list[Citation] = []
+    for other in also:
+        same_date = [v for v in other.values if v.as_of == lead_date]
+        value = same_date[0] if same_date else other.values[-1]
+        when = value.when or display_date(value.as_of)
+        lines.insert(1, f"{other.label} ({when}): {value.text}.")
+        if value.source in kb.sources:
+            extra_cites.append(citation(kb, value.source, value.quote))
     if entry.answer:
         lines.append(entry.answer)
     cites = [citation(kb, v.source, v.quote) for v in lead if v.source in kb.sources]
+    cites.extend(c for c in extra_cites if c not in cites)
     cites.extend(c for c in entry_citations(kb, entry) if c not in cites)
     return "\n".join(lines), tuple(cites), lead_date
 

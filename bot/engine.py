@@ -26,6 +26,7 @@ from pathlib import Path
 from bot import compose
 from bot.knowledge import (
     Entry,
+    Fact,
     KnowledgeBase,
     KnowledgeError,
     Problem,
@@ -215,6 +216,16 @@ class Engine:
             normalized=norm,
         )
 
+    def _names(self, analysis: Analysis, fact: Fact) -> bool:
+        """Whether the question names a fact by one of its terms (as consecutive words)."""
+        words = analysis.folded
+        for term in fact.terms:
+            phrase = self.lexicon.analyze(term).folded
+            n = len(phrase)
+            if n and any(words[i : i + n] == phrase for i in range(len(words) - n + 1)):
+                return True
+        return False
+
     def confident(self, ranked: list[Scored]) -> bool:
         """Answer when the best entry scores high, or fairly high with a clear lead."""
         top = ranked[0].score
@@ -253,7 +264,12 @@ class Engine:
         fact = self.kb.facts.get(entry.fact) if entry.fact else None
         kind = "entry"
         if fact is not None:
-            text, cites, _ = compose.fact_answer(self.kb, entry, fact, years, analysis.now)
+            also = tuple(
+                f
+                for f in self.kb.facts.values()
+                if f.id != fact.id and f.scope == fact.scope and self._names(analysis, f)
+            )
+            text, cites, _ = compose.fact_answer(self.kb, entry, fact, years, analysis.now, also)
             kind = "fact"
         elif entry.compute is not None:
             text = compose.anniversary_answer(entry, today, years)

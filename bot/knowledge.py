@@ -198,6 +198,7 @@ class Fact:
     values: list[FactValue]
     file: str
     line: int
+    terms: list[str] = field(default_factory=list)  # words naming this figure in a question
 
 
 @dataclass
@@ -284,7 +285,7 @@ SOURCE_KEYS = {
     "attribution",
 }
 SOURCE_REQUIRED = {"id", "title", "date", "kind", "description", "scope"}
-FACT_KEYS = {"id", "label", "scope", "values"}
+FACT_KEYS = {"id", "label", "scope", "values", "terms"}
 VALUE_KEYS = {"value", "text", "as_of", "when", "source", "quote"}
 SCOPES = {"central", "provincial", "general"}
 COMPUTE_KINDS = {"anniversary"}
@@ -648,6 +649,7 @@ def _load_facts(root: Path, col: _Collector) -> dict[str, Fact]:
             sorted(values, key=lambda v: v.as_of),
             col.rel(path),
             line,
+            _str_list(raw.get("terms", [])) or [],
         )
     return facts
 
