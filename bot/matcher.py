@@ -267,7 +267,13 @@ class Matcher:
         for variant in _deletes(word):
             found.update(self._accented_deletions.get(variant, ()))
         found = {w for w in found if Levenshtein.distance(word, w) <= 1}
-        fixed = min(found, key=lambda w: (self.idf_accented[w], w)) if found else None
+        # A slip of the tone or a mark (viêc → việc) is likelier than a wrong letter (→ viên).
+        folded = fold(word)
+        fixed = (
+            min(found, key=lambda w: (fold(w) != folded, self.idf_accented[w], w))
+            if found
+            else None
+        )
         if len(self._corrections) < 50_000:
             self._corrections[key] = fixed
         return fixed

@@ -24,35 +24,55 @@ _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _ODD_LETTERS = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0110": "Đ", "\u0111": "đ"})
 _WORD_RE = re.compile(r"[^\W\d_]+")
-# Open syllables whose tone placement differs between the old and new conventions.
-_OPEN_PAIR_RE = re.compile(r"(?:^|[^q])(oa|oe|uy)$|^(oa|oe|uy)$")
 
 
 def _fix_tone(word: str) -> str:
-    """Move the tone of an open oa/oe/uy syllable onto the first vowel of the pair (hoà → hòa)."""
+    """Put a syllable's tone on one canonical vowel, whatever vowel it was typed on.
+
+    Old and new conventions differ only for open oa/oe/uy (hoà / hòa); people also misplace
+    tones in other syllables (họach for hoạch). Stored text and questions go through this same
+    rule, so any deterministic placement makes them equal; we use the common modern one, with
+    the tone of open oa/oe/uy on the first vowel (hòa, thủy).
+    """
     decomposed = unicodedata.normalize("NFD", word)
     tone = next((ch for ch in decomposed if ch in _TONES), None)
     if tone is None:
         return word
-    base = "".join(ch for ch in decomposed if ch not in _TONES)
-    plain = "".join(ch for ch in base if not unicodedata.combining(ch)).lower()
-    match = _OPEN_PAIR_RE.search(plain)
-    if match is None:
+    base = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
+    target = _tone_position(base)
+    if target is None:
         return word
-    # Index (in letters) of the first vowel of the pair.
-    target = len(plain) - 2
-    out: list[str] = []
-    letter = -1
-    for ch in base:
-        if not unicodedata.combining(ch):
-            letter += 1
-            if letter == target + 1:
-                out.append(tone)
-        out.append(ch)
-    if letter == target:  # pair at the very end: the tone follows its marks
-        out.append(tone)
+    out = base[: target + 1] + tone + base[target + 1 :]
     # The tone goes after the letter's quality mark (circumflex, breve, horn) so NFC composes it.
-    return unicodedata.normalize("NFC", "".join(out))
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", out))
+
+
+_VOWEL_LETTERS = frozenset("aăâeêioôơuưyAĂÂEÊIOÔƠUƯY")
+_MARKED_VOWELS = frozenset("ăâêôơưĂÂÊÔƠƯ")
+
+
+def _tone_position(base: str) -> int | None:
+    """Index of the vowel that carries the tone in a toneless syllable (NFC)."""
+    positions = [i for i, ch in enumerate(base) if ch in _VOWEL_LETTERS]
+    if not positions:
+        return None
+    lower = base.lower()
+    # "qu" and "gi" + vowel: the u / i belongs to the consonant.
+    if len(positions) > 1 and (
+        (lower.startswith("qu") and positions[0] == 1)
+        or (lower.startswith("gi") and positions[0] == 1)
+    ):
+        positions = positions[1:]
+    marked = [i for i in positions if base[i] in _MARKED_VOWELS]
+    if marked:
+        return marked[-1]  # ươ → ơ; otherwise the one marked vowel
+    if len(positions) == 1:
+        return positions[0]
+    if positions[-1] < len(base) - 1:  # closed syllable: the last vowel (hoạch, thuận)
+        return positions[-1]
+    if len(positions) >= 3:  # open three-vowel cluster: the middle one (ngoài, khuya)
+        return positions[1]
+    return positions[0]  # open two-vowel cluster: the first one (hòa, thủy, mái, múa)
 
 
 @lru_cache(maxsize=8192)
