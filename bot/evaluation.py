@@ -293,7 +293,12 @@ def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, f
                 if not ins.n or not neg.n:
                     continue
                 wrong = (ins.wrong + neg.wrong) / (ins.n + neg.n)
-                objective = ins.correct / ins.n + neg.correct / neg.n - 10 * max(0.0, wrong - 0.02)
+                # The release bar with a safety margin: abstain on negatives and keep confident
+                # errors rare; among settings that do, answer as many questions as possible.
+                # When none does, balance the three.
+                feasible = neg.correct / neg.n >= MIN_ABSTENTION and wrong <= MAX_WRONG
+                balance = ins.correct / ins.n + neg.correct / neg.n - 3 * wrong
+                objective = (2.0 + ins.correct / ins.n) if feasible else balance
                 if best is None or objective > best[0]:
                     best = (objective, (answer_at, clear_at, margin, suggest_at))
     if best is None:

@@ -316,10 +316,15 @@ class Matcher:
         if not bound:
             return []
         phrasings = self.phrasings
-        # Most of the question's distinctive words first, then the least else besides.
-        candidates = heapq.nlargest(
-            CANDIDATES, bound, key=lambda i: (bound[i], bound[i] / phrasings[i].weight_total)
-        )
+
+        # Pre-rank by an F estimate from the overlap: how much of the question a phrasing holds,
+        # and how much of the phrasing that is (long phrasings hold much, and much else).
+        def estimate(i: int) -> float:
+            r = bound[i] / total
+            p = min(1.0, bound[i] / phrasings[i].weight_total)
+            return (1 + RECALL_BETA2) * r * p / (RECALL_BETA2 * p + r)
+
+        candidates = heapq.nlargest(CANDIDATES, bound, key=estimate)
         q_folded = {t.folded for t in terms}
         best_f: dict[str, tuple[float, float, float, int]] = {}
         for idx in candidates:
