@@ -1,0 +1,1100 @@
+"""The Telegram adapter on python-telegram-bot v22: wiring, handlers, start-up and shutdown.
+
+``build_application(settings)`` wires everything (one function, in the style of PTB's examples);
+``run(settings)`` polls, or serves a webhook when ``BOT_WEBHOOK_URL`` is set; ``run_from_env()``
+is what ``python -m bot run`` calls.
+
+Handler groups (a lower group runs first; ``ApplicationHandlerStop`` ends an update there):
+
+* -2, the gate: updates not meant for the bot (group chatter, edits, channel posts, service
+  updates) stop here silently; a user over their token bucket gets one polite notice and is then
+  ignored for a while, and those messages are not logged as questions.
+* -1, the admin gate: /stats, /unanswered and /reload from a non-admin get the normal
+  unknown-command reply, the attempt is logged, and the update stops.
+* 0, the handlers: commands, text questions, button presses, and a polite reply to stickers,
+  photos and voice in private chats.
+
+Shared state is a typed ``BotData`` (``context.bot_data``): the settings, the engine holder, the
+query log, the rate limiters and the admin notifier. The engine and the log are opened in
+``post_init`` and closed in ``post_shutdown``; the knowledge watcher stops in ``post_stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import importlib.util
+import io
+import logging
+import re
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import logs_report
+from bot import telegram_render as render
+from bot.engine import Engine
+from bot.knowledge import KnowledgeError
+from bot.querylog import QueryEvent, QueryLog
+from bot.settings import Settings, SettingsError
+from bot.vntext import nfc_ws
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_RETRIES = -1  # keep retrying the Bot API at start-up (each failure is logged)
+RATE_CAPACITY = 12.0  # messages a user may send in a burst...
+RATE_PER_SECOND = 0.5  # ...then one every 2 s: 20 messages in 10 s get at most 17 through
+CALLBACK_CAPACITY = 20.0
+CALLBACK_PER_SECOND = 1.0
+NOTICE_EVERY = 60.0  # seconds between two "slow down" notices to one user
+ADMIN_ERROR_EVERY = 60.0  # seconds between two error reports to the admins
+WATCH_DEBOUNCE_MS = 1000
+STATS_DAYS = 7
+UNANSWERED_DAYS = 30
+UNANSWERED_LIMIT = 20
+CHART_DAYS = 14
+MAX_PROBLEMS_SHOWN = 25
+ADMIN_COMMAND_NAMES = tuple(name for name, _ in render.ADMIN_COMMANDS)
+_COMMAND_TEXT = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.S)
+
+
+# --- shared state --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+    noticed: float = float("-inf")
+
+
+class RateLimiter:
+    """A token bucket per user: ``check`` says ok, notice (first refusal) or drop."""
+
+    def __init__(
+        self,
+        capacity: float = RATE_CAPACITY,
+        per_second: float = RATE_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self.clock = clock
+        self._buckets: dict[int, _Bucket] = {}
+
+    def check(self, key: int) -> Literal["ok", "notice", "drop"]:
+        """Take a token for ``key``; when none is left, ``notice`` once a minute, else ``drop``."""
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(self.capacity, now)
+        else:
+            elapsed = max(0.0, now - bucket.stamp)
+            bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.per_second)
+            bucket.stamp = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return "ok"
+        if now - bucket.noticed >= NOTICE_EVERY:
+            bucket.noticed = now
+            return "notice"
+        return "drop"
+
+    def _prune(self, now: float) -> None:
+        full = [
+            k
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.stamp) * self.per_second >= self.capacity
+        ]
+        for k in full:
+            del self._buckets[k]
+
+
+class EngineHolder:
+    """The engine being served; ``reload`` validates a new one first, then swaps it in."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine
+        self.last_ok = True
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def current(self) -> Engine:
+        """The engine (raises if none is loaded yet)."""
+        if self.engine is None:
+            raise RuntimeError("the knowledge base is not loaded")
+        return self.engine
+
+    async def reload(self, root: Path) -> tuple[bool, str]:
+        """Load and validate ``root`` off the event loop; swap only if it is valid."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            old = self.engine.version if self.engine is not None else "—"
+            try:
+                engine = await asyncio.to_thread(Engine.load, root)
+            except KnowledgeError as exc:
+                self.last_ok = False
+                problems = [str(p) for p in exc.problems]
+                shown = problems[:MAX_PROBLEMS_SHOWN]
+                if len(problems) > len(shown):
+                    shown.append(f"… và {len(problems) - len(shown)} lỗi khác")
+                return False, (
+                    f"Dữ liệu mới có {len(problems)} lỗi nên bot vẫn dùng dữ liệu cũ "
+                    f"(phiên bản {old}).\n" + "\n".join(shown)
+                )
+            except Exception as exc:  # unreadable directory, YAML/IO errors...
+                self.last_ok = False
+                log.exception("knowledge reload failed")
+                return False, (
+                    f"Không nạp được dữ liệu mới nên bot vẫn dùng dữ liệu cũ (phiên bản {old}).\n"
+                    f"{type(exc).__name__}: {exc}"
+                )
+            self.engine = engine  # one assignment: handlers see the old or the new engine
+            self.last_ok = True
+            same = " (không thay đổi)" if engine.version == old else f" (trước đó: {old})"
+            return True, (
+                f"Đã nạp lại dữ liệu: {len(engine.kb.entries)} mục hỏi đáp, "
+                f"{len(engine.sources)} tài liệu, phiên bản {engine.version}{same}."
+            )
+
+
+class AdminNotifier:
+    """Sends error reports to the admins, at most one per ``every`` seconds."""
+
+    def __init__(
+        self, every: float = ADMIN_ERROR_EVERY, clock: Callable[[], float] = time.monotonic
+    ):
+        self.every = every
+        self.clock = clock
+        self.last = float("-inf")
+        self.suppressed = 0
+
+    def allow(self) -> tuple[bool, int]:
+        """Whether a report may go out now, and how many were held back since the last one."""
+        now = self.clock()
+        if now - self.last < self.every:
+            self.suppressed += 1
+            return False, 0
+        self.last = now
+        held, self.suppressed = self.suppressed, 0
+        return True, held
+
+
+class BotData:
+    """``context.bot_data``: everything the handlers share."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.holder = EngineHolder()
+        self.log: QueryLog | None = None
+        self.messages = RateLimiter()
+        self.callbacks = RateLimiter(CALLBACK_CAPACITY, CALLBACK_PER_SECOND)
+        self.notifier = AdminNotifier()
+        self.watch_stop: asyncio.Event | None = None
+        self.watcher: asyncio.Task[None] | None = None
+        self.warned_optional: set[str] = set()
+
+    @property
+    def config(self) -> Settings:
+        """The settings (set by ``build_application``)."""
+        if self.settings is None:
+            raise RuntimeError("settings are not set")
+        return self.settings
+
+    def is_admin(self, user_id: int | None) -> bool:
+        """Whether a Telegram user id is in ``BOT_ADMIN_IDS``."""
+        return user_id is not None and user_id in self.config.admin_ids
+
+    def who(self, user_id: int | None) -> str:
+        """A pseudonymous label of a user for server logs (never the raw id)."""
+        if user_id is None:
+            return "anonymous"
+        if self.log is not None:
+            return "user:" + self.log.user_key(user_id)[:12]
+        return "user:?"
+
+
+Ctx: TypeAlias = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+App: TypeAlias = Application[ExtBot[Any], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def new_query_id() -> str:
+    """A short random query id (72 bits, URL-safe), small enough for callback data."""
+    return secrets.token_urlsafe(9)
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+async def optional_call(data: BotData, what: str, call: Awaitable[Any]) -> bool:
+    """Await a call the bot can live without (setMyCommands, sendChatAction); log failures."""
+    try:
+        await call
+        return True
+    except TelegramError as exc:
+        if what not in data.warned_optional:
+            data.warned_optional.add(what)
+            log.warning("optional Bot API call %s failed (carrying on): %s", what, exc)
+        else:
+            log.debug("optional Bot API call %s failed again: %s", what, exc)
+        return False
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]*>", "", text))
+
+
+async def send(
+    context: Ctx, chat_id: int, replies: Sequence[render.Reply], *, reply_to: int | None = None
+) -> list[Message]:
+    """Send rendered messages in order (the first one quoting ``reply_to``)."""
+    sent: list[Message] = []
+    for i, reply in enumerate(replies):
+        quote = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to is not None and i == 0
+            else None
+        )
+        try:
+            message = await context.bot.send_message(
+                chat_id,
+                reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply.keyboard,
+                reply_parameters=quote,
+            )
+        except BadRequest as exc:
+            if "parse" not in str(exc).lower():
+                raise
+            log.error("Telegram rejected our HTML (%s); sending it as plain text", exc)
+            message = await context.bot.send_message(
+                chat_id, _plain(reply.text), reply_markup=reply.keyboard, reply_parameters=quote
+            )
+        sent.append(message)
+    return sent
+
+
+def _sources(engine: Engine) -> list[render.SourceInfo]:
+    return [
+        render.SourceInfo(
+            s.title, s.display_date, getattr(s, "publisher", ""), getattr(s, "description", "")
+        )
+        for s in engine.sources
+    ]
+
+
+def _mentions_bot(message: Message, username: str, bot_id: int) -> bool:
+    text = message.text or message.caption or ""
+    handle = f"@{username}".lower()
+    for entity in [*message.entities, *message.caption_entities]:
+        if entity.type == MessageEntity.MENTION:
+            if message.parse_entity(entity).lower() == handle:
+                return True
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+    return (
+        bool(username)
+        and re.search(rf"(?<!\w)@{re.escape(username)}(?!\w)", text, re.I) is not None
+    )
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot_id)
+
+
+def _strip_mention(text: str, username: str) -> str:
+    if username:
+        text = re.sub(rf"(?<!\w)@{re.escape(username)}(?!\w)", " ", text, flags=re.I)
+    return text.strip().lstrip(",:;-–— ").strip()
+
+
+def _command_target(text: str, username: str) -> tuple[str, str] | None:
+    """``(command, rest)`` for a ``/command`` text meant for this bot, else None."""
+    match = _COMMAND_TEXT.match(text.strip())
+    if match is None:
+        return None
+    name, target, rest = match.group(1), match.group(2), match.group(3) or ""
+    if target and target.lower() != username.lower():
+        return None
+    return name.lower(), rest.strip()
+
+
+def _is_group(chat_type: str | None) -> bool:
+    return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+# --- the gates (groups -2 and -1) ----------------------------------------------------------------
+
+
+def _for_bot(update: Update, context: Ctx) -> bool:
+    """Whether an update is addressed to the bot at all."""
+    if update.callback_query is not None:
+        return True
+    message = update.message  # edits, channel posts and service updates are not for us
+    if message is None:
+        return False
+    chat_type = message.chat.type
+    if chat_type == ChatType.PRIVATE:
+        return True
+    if not _is_group(chat_type):
+        return False
+    text = message.text or ""
+    username = context.bot.username or ""
+    if text.startswith("/"):
+        return _command_target(text, username) is not None
+    if not text:
+        return False
+    return _replies_to_bot(message, context.bot.id) or _mentions_bot(
+        message, username, context.bot.id
+    )
+
+
+async def gate(update: Update, context: Ctx) -> None:
+    """Ignore updates not meant for the bot; slow down users who send too fast."""
+    if not _for_bot(update, context):
+        raise ApplicationHandlerStop
+    data = context.bot_data
+    user = update.effective_user
+    key = (
+        user.id if user is not None else (update.effective_chat.id if update.effective_chat else 0)
+    )
+    query = update.callback_query
+    verdict = (data.callbacks if query is not None else data.messages).check(key)
+    if verdict == "ok":
+        return
+    if verdict == "notice":
+        log.info("rate limit: slowing down %s", data.who(user.id if user else None))
+        with contextlib.suppress(TelegramError):
+            if query is not None:
+                await query.answer(render.RATE_LIMITED, show_alert=False)
+            elif update.effective_chat is not None:
+                await send(context, update.effective_chat.id, [render.Reply(render.RATE_LIMITED)])
+    raise ApplicationHandlerStop
+
+
+async def deny_admin(update: Update, context: Ctx) -> None:
+    """Answer an admin command from a non-admin like an unknown command, and log it."""
+    message = update.effective_message
+    user = update.effective_user
+    command = (message.text or "").split(maxsplit=1)[0] if message else "?"
+    log.warning(
+        "admin command %s refused for non-admin %s",
+        command,
+        context.bot_data.who(user.id if user else None),
+    )
+    if message is not None:
+        await send(context, message.chat_id, [render.Reply(render.UNKNOWN_COMMAND)])
+    raise ApplicationHandlerStop
+
+
+# --- answering -----------------------------------------------------------------------------------
+
+
+async def answer_question(
+    update: Update,
+    context: Ctx,
+    question: str,
+    *,
+    chat_id: int,
+    chat_type: str,
+    reply_to: int | None = None,
+) -> None:
+    """Answer one question: log it, send the rendered result, record the reply id."""
+    data = context.bot_data
+    question = question.strip()
+    if not question:
+        await send(context, chat_id, [render.Reply(render.esc(render.EMPTY_QUESTION))])
+        return
+    user = update.effective_user
+    query_id = new_query_id()
+    engine = data.holder.current
+    if len(question) > render.MAX_QUESTION_CHARS:
+        _log_query(
+            data, query_id, user.id if user else None, chat_type, question, engine, None, 0.0
+        )
+        sent = await send(
+            context, chat_id, render.render_too_long(len(question)), reply_to=reply_to
+        )
+        _log_reply(data, query_id, sent)
+        return
+    await optional_call(
+        data, "sendChatAction", context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    )
+    started = time.perf_counter()
+    result = engine.answer(question)
+    latency = (time.perf_counter() - started) * 1000.0
+    _log_query(
+        data, query_id, user.id if user else None, chat_type, question, engine, result, latency
+    )
+    sent = await send(context, chat_id, render.render_result(result, query_id), reply_to=reply_to)
+    _log_reply(data, query_id, sent)
+
+
+def _log_query(
+    data: BotData,
+    query_id: str,
+    user_id: int | None,
+    chat_type: str,
+    question: str,
+    engine: Engine,
+    result: Any,
+    latency_ms: float,
+) -> None:
+    if data.log is None:
+        return
+    data.log.log_query(
+        QueryEvent(
+            query_id=query_id,
+            time=datetime.now(UTC),
+            user_id=user_id,
+            chat_type=chat_type,
+            question=question,
+            normalized=result.normalized if result is not None else "",
+            status=result.status if result is not None else "no_answer",
+            entry_id=result.entry_id if result is not None else None,
+            score=float(result.score) if result is not None else 0.0,
+            suggestions=render.suggestion_ids(result.suggestions) if result is not None else [],
+            latency_ms=latency_ms,
+            kb_version=engine.version,
+        )
+    )
+
+
+def _log_reply(data: BotData, query_id: str, sent: Sequence[Message]) -> None:
+    if data.log is not None and sent:
+        data.log.set_reply(query_id, sent[-1].message_id)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+async def cmd_start(update: Update, context: Ctx) -> None:
+    """/start: greeting, sources and example question buttons."""
+    message = update.effective_message
+    if message is None:
+        return
+    engine = context.bot_data.holder.current
+    user = update.effective_user
+    replies = render.render_start(
+        user.first_name if user else None, _sources(engine), engine.examples(4)
+    )
+    await send(context, message.chat_id, replies)
+
+
+async def cmd_help(update: Update, context: Ctx) -> None:
+    """/help: how to ask, buttons, groups, commands."""
+    message = update.effective_message
+    if message is None:
+        return
+    user = update.effective_user
+    admin = context.bot_data.is_admin(user.id if user else None)
+    await send(context, message.chat_id, render.render_help(context.bot.username, admin=admin))
+
+
+async def cmd_nguon(update: Update, context: Ctx) -> None:
+    """/nguon: the sources with their dates."""
+    message = update.effective_message
+    if message is None:
+        return
+    engine = context.bot_data.holder.current
+    await send(context, message.chat_id, render.render_sources(_sources(engine)))
+
+
+async def cmd_hoi(update: Update, context: Ctx) -> None:
+    """/hoi <question>: ask explicitly (works in groups)."""
+    message = update.effective_message
+    if message is None:
+        return
+    text = message.text or ""
+    parts = text.split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else " ".join(context.args or [])
+    if not question.strip():
+        await send(context, message.chat_id, [render.Reply(render.HOI_EMPTY)])
+        return
+    group = _is_group(message.chat.type)
+    await answer_question(
+        update,
+        context,
+        question,
+        chat_id=message.chat_id,
+        chat_type=message.chat.type,
+        reply_to=message.message_id if group else None,
+    )
+
+
+def _admin_or_deny(update: Update, context: Ctx) -> bool:
+    user = update.effective_user
+    return context.bot_data.is_admin(user.id if user else None)
+
+
+def _since(context: Ctx, default: int) -> int:
+    for arg in context.args or []:
+        digits = arg.rstrip("dD")
+        if digits.isdigit() and 0 < int(digits) <= 3650:
+            return int(digits)
+    return default
+
+
+async def cmd_stats(update: Update, context: Ctx) -> None:
+    """/stats [days]: query statistics and a per-day chart (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _admin_or_deny(update, context):
+        await deny_admin(update, context)
+        return
+    data = context.bot_data
+    if data.log is not None:
+        await data.log.flush()
+    days = _since(context, STATS_DAYS)
+    db = data.config.db_path
+    report = await logs_report.stats(db, since_days=days)
+    await send(context, message.chat_id, render.render_preformatted(logs_report.stats_text(report)))
+    per_day = await logs_report.per_day_counts(db, since_days=max(days, CHART_DAYS))
+    if await _send_chart(context, message.chat_id, per_day):
+        return
+    await send(context, message.chat_id, render.render_preformatted(render.bar_chart_text(per_day)))
+
+
+def chart_available() -> bool:
+    """Whether matplotlib is installed (it is optional: the text chart is the fallback)."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def chart_png(per_day: Sequence[tuple[str, dict[str, int]]]) -> bytes:
+    """Questions per day by status as a stacked bar chart (PNG), drawn with matplotlib."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4), dpi=100)
+    ax = fig.subplots()
+    days = [day[5:] for day, _ in per_day]
+    bottom = [0] * len(days)
+    for status, label, color in (
+        ("answered", "Trả lời được", "#2e7d32"),
+        ("ambiguous", "Mơ hồ", "#f9a825"),
+        ("no_answer", "Không trả lời được", "#c62828"),
+    ):
+        values = [counts.get(status, 0) for _, counts in per_day]
+        ax.bar(days, values, bottom=bottom, label=label, color=color)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_title("Số câu hỏi mỗi ngày theo trạng thái (UTC)")
+    ax.legend()
+    ax.tick_params(axis="x", labelrotation=45)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+async def _send_chart(
+    context: Ctx, chat_id: int, per_day: Sequence[tuple[str, dict[str, int]]]
+) -> bool:
+    if not per_day or not chart_available():
+        return False
+    try:
+        png = await asyncio.to_thread(chart_png, per_day)
+        await context.bot.send_photo(chat_id, png, caption="Số câu hỏi mỗi ngày theo trạng thái")
+        return True
+    except TelegramError as exc:
+        log.warning("could not send the stats chart (%s); sending the text chart", exc)
+    except Exception:
+        log.exception("could not draw the stats chart; sending the text chart")
+    return False
+
+
+async def cmd_unanswered(update: Update, context: Ctx) -> None:
+    """/unanswered [days]: unanswered and 👎 questions, clustered (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _admin_or_deny(update, context):
+        await deny_admin(update, context)
+        return
+    data = context.bot_data
+    if data.log is not None:
+        await data.log.flush()
+    days = _since(context, UNANSWERED_DAYS)
+    clusters = await logs_report.unanswered(
+        data.config.db_path, since_days=days, limit=UNANSWERED_LIMIT
+    )
+    text = logs_report.unanswered_text(clusters, since_days=days)
+    await send(context, message.chat_id, render.render_preformatted(text))
+
+
+async def cmd_reload(update: Update, context: Ctx) -> None:
+    """/reload: validate the knowledge directory, then swap it in (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _admin_or_deny(update, context):
+        await deny_admin(update, context)
+        return
+    data = context.bot_data
+    ok, report = await data.holder.reload(data.config.knowledge_dir)
+    log.info("reload by admin: %s", report.splitlines()[0])
+    await send(context, message.chat_id, render.render_reload(ok, report))
+
+
+COMMAND_TABLE: dict[str, Callable[[Update, Ctx], Coroutine[Any, Any, None]]] = {
+    "start": cmd_start,
+    "help": cmd_help,
+    "nguon": cmd_nguon,
+    "hoi": cmd_hoi,
+    "stats": cmd_stats,
+    "unanswered": cmd_unanswered,
+    "reload": cmd_reload,
+}
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+async def on_text(update: Update, context: Ctx) -> None:
+    """A text message: a question (in groups only when addressed to the bot)."""
+    message = update.message
+    if message is None or message.text is None:
+        return
+    username = context.bot.username or ""
+    text = message.text
+    if text.startswith("/"):  # a command typed without a bot_command entity
+        target = _command_target(text, username)
+        if target is None:
+            return
+        name, rest = target
+        handler = COMMAND_TABLE.get(name)
+        if handler is None:
+            await on_unknown_command(update, context)
+            return
+        context.args = rest.split()
+        await handler(update, context)
+        return
+    group = _is_group(message.chat.type)
+    if group:
+        if not (
+            _replies_to_bot(message, context.bot.id)
+            or _mentions_bot(message, username, context.bot.id)
+        ):
+            return
+        text = _strip_mention(text, username)
+    await answer_question(
+        update,
+        context,
+        text,
+        chat_id=message.chat_id,
+        chat_type=message.chat.type,
+        reply_to=message.message_id if group else None,
+    )
+
+
+async def on_unknown_command(update: Update, context: Ctx) -> None:
+    """An unknown command: a polite pointer to /help (in groups only if addressed to us)."""
+    message = update.message
+    if message is None:
+        return
+    if _is_group(message.chat.type):
+        target = _command_target(message.text or "", context.bot.username or "")
+        if target is None or "@" not in (message.text or "").split(maxsplit=1)[0]:
+            return
+    await send(context, message.chat_id, [render.Reply(render.UNKNOWN_COMMAND)])
+
+
+async def on_non_text(update: Update, context: Ctx) -> None:
+    """Stickers, photos, voice, files in a private chat: a polite hint to type the question."""
+    message = update.message
+    if message is None:
+        return
+    await send(context, message.chat_id, [render.Reply(render.NON_TEXT)])
+
+
+# --- buttons -------------------------------------------------------------------------------------
+
+
+async def _answer_callback(query: CallbackQuery, text: str | None = None) -> None:
+    try:
+        await query.answer(text)
+    except TelegramError as exc:  # too old, already answered, network...
+        log.debug("answerCallbackQuery failed: %s", exc)
+
+
+def _passages(engine: Engine, result: Any) -> list[render.Passage]:
+    """The source paragraphs that contain an answer's quotes (the quote itself as a fallback)."""
+    sources = {s.id: s for s in engine.sources}
+    out: list[render.Passage] = []
+    seen: set[tuple[str, int]] = set()
+    for citation in result.citations:
+        source = sources.get(citation.source)
+        quote = nfc_ws(citation.quote)
+        found = None
+        for para in getattr(source, "paragraphs", []) if source is not None else []:
+            text = nfc_ws(para.text)
+            if quote and (quote in text or quote[:60] in text):
+                found = para
+                break
+        if found is not None:
+            key = (citation.source, found.index)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(render.Passage(citation.title, citation.date, found.text))
+        else:
+            out.append(render.Passage(citation.title, citation.date, citation.quote))
+    return out
+
+
+async def on_callback(update: Update, context: Ctx) -> None:
+    """A button press: suggestion, follow-up, source passage, feedback or example question."""
+    query = update.callback_query
+    if query is None:
+        return
+    data = context.bot_data
+    press = render.parse_callback(query.data)
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    chat_type = message.chat.type if message is not None else ChatType.PRIVATE
+    engine = data.holder.current
+    if press is None:
+        log.info("stale or forged button data from %s", data.who(query.from_user.id))
+        await _answer_callback(query, render.STALE_BUTTON)
+        return
+    if press.kind == "feedback" and press.query_id and press.value in ("up", "down"):
+        if data.log is not None:
+            data.log.set_feedback(press.query_id, press.value)
+        await _answer_callback(query, render.FEEDBACK_THANKS[press.value])
+        return
+    if press.kind == "none" and press.query_id:
+        if data.log is not None:
+            data.log.set_choice(press.query_id, None)
+        await _answer_callback(query)
+        await send(context, chat_id, [render.Reply(render.esc(render.NONE_OF_THESE_REPLY))])
+        return
+    if press.kind == "example":
+        examples = engine.examples(4)
+        index = int(press.value or -1)
+        if not 0 <= index < len(examples):
+            await _answer_callback(query, render.STALE_BUTTON)
+            return
+        await _answer_callback(query)
+        await answer_question(
+            update, context, examples[index], chat_id=chat_id, chat_type=chat_type
+        )
+        return
+    result = engine.answer_entry(press.entry_id) if press.entry_id else None
+    if result is None:
+        log.info(
+            "button for unknown entry %r from %s", press.entry_id, data.who(query.from_user.id)
+        )
+        await _answer_callback(query, render.STALE_BUTTON)
+        return
+    await _answer_callback(query)
+    if press.kind == "source":
+        await send(
+            context, chat_id, render.render_passages(result.question, _passages(engine, result))
+        )
+        return
+    if press.kind == "entry" and press.query_id and data.log is not None:
+        data.log.set_choice(press.query_id, result.entry_id)
+    query_id = press.query_id if press.kind == "entry" else None
+    await send(context, chat_id, render.render_result(result, query_id, heading=result.question))
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+async def tell_admins(
+    context: Ctx | None, bot: ExtBot[Any], data: BotData, replies: Sequence[render.Reply]
+) -> None:
+    """Send messages to every admin; failures (admin never started the bot...) are logged."""
+    for admin_id in sorted(data.config.admin_ids):
+        for reply in replies:
+            try:
+                await bot.send_message(admin_id, reply.text, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                log.warning("could not notify an admin: %s", exc)
+                break
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    """Log the error first, then tell the admins (at most once a minute) and the user."""
+    error = context.error
+    if isinstance(error, (NetworkError, RetryAfter)):
+        log.warning("Bot API unreachable or rate limited (PTB retries with backoff): %s", error)
+        return
+    if isinstance(error, Forbidden):
+        log.info("Telegram refused a message (user blocked the bot or left): %s", error)
+        return
+    where = f"update {update.update_id}" if isinstance(update, Update) else "background task"
+    log.error("unhandled error in %s", where, exc_info=error)
+    data = context.bot_data
+    if data.settings is not None and data.config.admin_ids:
+        allowed, held = data.notifier.allow()
+        if allowed:
+            summary = f"{type(error).__name__}: {error}\n({where})"
+            await tell_admins(context, context.bot, data, render.render_admin_error(summary, held))
+    if (
+        isinstance(update, Update)
+        and update.effective_chat is not None
+        and update.message is not None
+    ):
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, render.esc(render.ERROR_REPLY))
+
+
+# --- knowledge watcher ---------------------------------------------------------------------------
+
+
+def _knowledge_file(_change: object, path: str) -> bool:
+    name = Path(path).name
+    return name.endswith((".md", ".yaml", ".yml")) and not name.startswith((".", "~", "#"))
+
+
+async def watch_knowledge(app: App) -> None:
+    """Reload the knowledge base when its files change (debounced); tell admins about errors."""
+    from watchfiles import awatch
+
+    data = app.bot_data
+    root = data.config.knowledge_dir
+    stop = data.watch_stop
+    log.info("watching %s for knowledge changes", root)
+    try:
+        async for changes in awatch(
+            root,
+            watch_filter=_knowledge_file,
+            debounce=WATCH_DEBOUNCE_MS,
+            stop_event=stop,
+            recursive=True,
+        ):
+            names = sorted({Path(p).name for _, p in changes})
+            was_ok = data.holder.last_ok
+            ok, report = await data.holder.reload(root)
+            log.info("knowledge changed (%s): %s", ", ".join(names[:5]), report.splitlines()[0])
+            if not ok:
+                log.warning("knowledge reload rejected:\n%s", report)
+                head = "Tệp dữ liệu vừa sửa có lỗi (" + ", ".join(names[:5]) + ").\n"
+                await tell_admins(None, app.bot, data, render.render_reload(False, head + report))
+            elif not was_ok:
+                await tell_admins(None, app.bot, data, render.render_reload(True, report))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("the knowledge watcher stopped; use /reload after editing files")
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+async def register_commands(app: App) -> None:
+    """setMyCommands for everyone, plus the admin commands in admins' chats; failures tolerated."""
+    data = app.bot_data
+    public = [BotCommand(name, desc) for name, desc in render.COMMANDS]
+    admin = public + [BotCommand(name, desc) for name, desc in render.ADMIN_COMMANDS]
+    await optional_call(data, "setMyCommands", app.bot.set_my_commands(public))
+    for admin_id in sorted(data.config.admin_ids):
+        await optional_call(
+            data,
+            "setMyCommands(admin)",
+            app.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id)),
+        )
+
+
+async def post_init(app: App) -> None:
+    """Load the knowledge base, open the query log, register commands, start the watcher."""
+    data = app.bot_data
+    settings = data.config
+    if data.holder.engine is None:
+        data.holder.engine = await asyncio.to_thread(Engine.load, settings.knowledge_dir)
+    engine = data.holder.current
+    data.log = await QueryLog.open(
+        settings.db_path, secret=settings.log_secret, retention_days=settings.log_retention_days
+    )
+    await register_commands(app)
+    if settings.watch_knowledge:
+        data.watch_stop = asyncio.Event()
+        data.watcher = asyncio.create_task(watch_knowledge(app), name="knowledge-watcher")
+    log.info(
+        "bot @%s ready: %d entries, %d sources, knowledge version %s",
+        app.bot.username,
+        len(engine.kb.entries),
+        len(engine.sources),
+        engine.version,
+    )
+
+
+async def post_stop(app: App) -> None:
+    """Stop the knowledge watcher."""
+    data = app.bot_data
+    if data.watcher is None:
+        return
+    if data.watch_stop is not None:
+        data.watch_stop.set()
+    try:
+        await asyncio.wait_for(data.watcher, timeout=5)
+    except (TimeoutError, asyncio.CancelledError):
+        data.watcher.cancel()
+    except Exception:
+        log.exception("knowledge watcher failed")
+    data.watcher = None
+
+
+async def post_shutdown(app: App) -> None:
+    """Flush and close the query log (after every in-flight update has finished)."""
+    await post_stop(app)
+    data = app.bot_data
+    if data.log is not None:
+        await data.log.close()
+        log.info("query log flushed and closed")
+        data.log = None
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    engine: Engine | None = None,
+) -> App:
+    """Wire the bot: settings, shared state, handlers, error handler and lifecycle hooks.
+
+    ``request`` (a ``BaseRequest`` for every Bot API call) and a pre-loaded ``engine`` are for
+    tests; by default PTB's HTTPX client and ``Engine.load(settings.knowledge_dir)`` are used.
+    """
+    builder = ApplicationBuilder().token(settings.token).base_url(settings.api_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app: App = (
+        builder.context_types(ContextTypes(bot_data=BotData))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.bot_data.settings = settings
+    if engine is not None:
+        app.bot_data.holder.engine = engine
+
+    message = filters.UpdateType.MESSAGE
+    admin_users = filters.User(user_id=sorted(settings.admin_ids), allow_empty=False)
+    app.add_handler(TypeHandler(Update, gate), group=-2)
+    app.add_handler(
+        CommandHandler(ADMIN_COMMAND_NAMES, deny_admin, filters=message & ~admin_users), group=-1
+    )
+    for name, callback in COMMAND_TABLE.items():
+        app.add_handler(CommandHandler(name, callback, filters=message))
+    app.add_handler(MessageHandler(message & filters.TEXT & ~filters.COMMAND, on_text))
+    app.add_handler(MessageHandler(message & filters.COMMAND, on_unknown_command))
+    app.add_handler(
+        MessageHandler(
+            message & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            on_non_text,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(on_callback))
+    app.add_error_handler(on_error)
+    return app
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+class _BootstrapRetryFilter(logging.Filter):
+    """Show PTB's start-up retry lines (logged at DEBUG) as warnings; drop its other DEBUG lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        if "Failed run number" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            return True
+        return False
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log lines to stderr; quiet httpx (its request lines would contain the token)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    retry_logger = logging.getLogger("telegram.ext._utils.networkloop")
+    retry_logger.setLevel(logging.DEBUG)
+    if not any(isinstance(f, _BootstrapRetryFilter) for f in retry_logger.filters):
+        retry_logger.addFilter(_BootstrapRetryFilter())
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGTERM/SIGINT (polling, or a webhook when configured); exit status."""
+    configure_logging()
+    log.info("starting Telegram bot: %s", settings.describe())
+    app = build_application(settings)
+    try:
+        if settings.use_webhook:
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
+    except KnowledgeError as exc:
+        log.error("cannot start: the knowledge base is invalid\n%s", exc.report())
+        return 1
+    except TelegramError as exc:
+        log.error("cannot start: the Bot API refused us: %s", exc)
+        return 1
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    log.info("bot stopped cleanly")
+    return 0
+
+
+def run_from_env() -> int:
+    """Read the settings from the environment and run the bot (``python -m bot run``)."""
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+    return run(settings)
