@@ -44,6 +44,7 @@ INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
 UNASKED_YEAR = 0.88
 CANDIDATES = 14
+PREFILTER = 60  # cheap first cut by overlap before the F estimate
 COMMON_POSTINGS = 150
 FINALISTS = 6
 FUNCTION_WEIGHT = 0.15
@@ -185,6 +186,7 @@ class Matcher:
                 for variant in _deletes(word):
                     self._deletions[variant].append(word)
         self._corrections: dict[str, str | None] = {}
+        self._tiebreak = [1e-6 / p.weight_total if p.weight_total else 0.0 for p in self.phrasings]
         self._accented_deletions: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.idf_accented, key=lambda t: self.idf_accented[t]):
             if len(word) >= 2 and not word[:1].isdigit():
@@ -324,7 +326,14 @@ class Matcher:
             p = min(1.0, bound[i] / phrasings[i].weight_total)
             return (1 + RECALL_BETA2) * r * p / (RECALL_BETA2 * p + r)
 
-        candidates = heapq.nlargest(CANDIDATES, bound, key=estimate)
+        # A cheap first cut by overlap (ties to shorter phrasings), then the F estimate.
+        tie = self._tiebreak
+        pool = (
+            heapq.nlargest(PREFILTER, bound, key=lambda i: bound[i] + tie[i])
+            if len(bound) > PREFILTER
+            else list(bound)
+        )
+        candidates = heapq.nlargest(CANDIDATES, pool, key=estimate)
         q_folded = {t.folded for t in terms}
         best_f: dict[str, tuple[float, float, float, int]] = {}
         for idx in candidates:
