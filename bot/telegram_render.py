@@ -27,6 +27,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -37,7 +38,7 @@ MAX_MESSAGE = 4096  # Telegram's limit on a message's text
 SAFE_LIMIT = 4000  # what we pack to, measured on the HTML itself (an over-estimate)
 MAX_CALLBACK_BYTES = 64
 MAX_QUESTION_CHARS = 1000
-BUTTON_CHARS = 60
+BUTTON_CHARS = 64
 MAX_RELATED = 3
 
 CallbackKind = Literal["entry", "related", "source", "feedback", "none", "example"]
@@ -117,9 +118,17 @@ def tg_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+_LONG_NAMES = (
+    ("Đảng bộ Khối các cơ quan Trung ương", "Đảng bộ Khối"),
+    ("Đảng ủy Khối các cơ quan Trung ương", "Đảng ủy Khối"),
+)
+
+
 def short(text: str, limit: int = BUTTON_CHARS) -> str:
-    """Text cut to ``limit`` characters at a word boundary, with an ellipsis."""
+    """Text for a button: long names shortened, cut at a word boundary with an ellipsis."""
     text = " ".join(text.split())
+    for long_name, short_name in _LONG_NAMES:
+        text = text.replace(long_name, short_name)
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -575,3 +584,68 @@ def render_admin_error(summary: str, suppressed: int = 0) -> list[Reply]:
 def suggestion_ids(suggestions: Iterable[Suggestion]) -> list[str]:
     """Entry ids of suggestions, for the query log."""
     return [s.entry_id for s in suggestions]
+
+
+# --- checking ------------------------------------------------------------------------------------
+
+TELEGRAM_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+    }
+)
+_BAD_ENTITY = re.compile(r"&(?!(?:lt|gt|amp|quot);|#[0-9]+;|#x[0-9a-fA-F]+;)")
+
+
+class _TagChecker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TELEGRAM_TAGS:
+            self.problems.append(f"tag <{tag}> is not supported by Telegram")
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.problems.append(f"self-closing <{tag}/> is not supported by Telegram")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> does not close the open tag {self.stack[-1:]}")
+            return
+        self.stack.pop()
+
+
+def html_problems(text: str) -> list[str]:
+    """What Telegram's HTML parser would reject in ``text`` (empty when it is well-formed)."""
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    problems = list(checker.problems)
+    if checker.stack:
+        problems.append(f"unclosed tags {checker.stack}")
+    if _BAD_ENTITY.search(text):
+        problems.append("a bare '&' or an unsupported named entity")
+    if re.search(r"<(?![a-z/-])", text):
+        problems.append("a bare '<'")
+    if tg_len(text) > MAX_MESSAGE:
+        problems.append(f"{tg_len(text)} characters, over Telegram's {MAX_MESSAGE}")
+    if not text.strip():
+        problems.append("empty message")
+    return problems
