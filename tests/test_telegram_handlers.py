@@ -730,7 +730,7 @@ async def test_optional_calls_rejected_by_the_server_are_tolerated(
 
 class _Exploding:
     version = "boom"
-    sources: list[Any] = []
+    sources: tuple[Any, ...] = ()
 
     def answer(self, question: str) -> Result:
         raise RuntimeError("engine exploded <tag>")
