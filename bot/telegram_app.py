@@ -26,6 +26,7 @@ import contextlib
 import html
 import importlib.util
 import io
+import json
 import logging
 import re
 import secrets
@@ -62,7 +63,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot import logs_report
 from bot import telegram_render as render
@@ -75,6 +76,7 @@ from bot.vntext import nfc_ws
 log = logging.getLogger(__name__)
 
 BOOTSTRAP_RETRIES = -1  # keep retrying the Bot API at start-up (each failure is logged)
+POLL_INTERVAL = 0.1  # s between polls: no busy loop against servers that do not long-poll
 RATE_CAPACITY = 12.0  # messages a user may send in a burst...
 RATE_PER_SECOND = 0.5  # ...then one every 2 s: 20 messages in 10 s get at most 17 through
 CALLBACK_CAPACITY = 20.0
@@ -259,6 +261,94 @@ def new_query_id() -> str:
     return secrets.token_urlsafe(9)
 
 
+# --- a lenient Bot API client ------------------------------------------------------------------
+
+_DATE_FIELDS = ("date", "edit_date", "forward_date")
+
+
+def repair_result(method: str, result: Any) -> tuple[Any, bool]:
+    """Repair Bot API look-alikes' small deviations in a result; ``(result, repaired?)``.
+
+    The real Bot API never needs this. Emulators used for testing (telegram-test-api) report
+    message dates in milliseconds, omit ``is_bot`` from getMe and ``chat_instance`` from callback
+    queries, and send callback messages without an id or date. PTB 22 rejects such objects, which
+    would turn a delivered message into an exception or stop polling, so they are filled in.
+    """
+    repaired = False
+
+    def walk(node: Any, key: str = "") -> None:
+        nonlocal repaired
+        if isinstance(node, list):
+            for item in node:
+                walk(item, key)
+            return
+        if not isinstance(node, dict):
+            return
+        for field in _DATE_FIELDS:
+            value = node.get(field)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 10**11:
+                node[field] = int(value // 1000)
+                repaired = True
+        if key in ("from", "user") and "id" in node and "is_bot" not in node:
+            node["is_bot"] = False
+            repaired = True
+        if key == "callback_query" and "id" in node:
+            if "chat_instance" not in node:
+                node["chat_instance"] = ""
+                repaired = True
+            message = node.get("message")
+            if isinstance(message, dict) and "chat" in message:
+                for field, default in (("message_id", 0), ("date", 0)):
+                    if field not in message:
+                        message[field] = default
+                        repaired = True
+        for child_key, child in node.items():
+            if isinstance(child, dict | list):
+                walk(child, child_key)
+
+    if method == "getMe" and isinstance(result, dict) and "is_bot" not in result:
+        result["is_bot"] = True
+        repaired = True
+    walk(result)
+    return result, repaired
+
+
+class LenientRequest(HTTPXRequest):
+    """PTB's HTTPX client, with ``repair_result`` applied to every result (logged once)."""
+
+    warned = False
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        """Make the request, then repair the result if the server deviates slightly."""
+        code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        if code != 200:
+            return code, payload
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return code, payload  # PTB reports invalid JSON itself
+        if not isinstance(body, dict) or "result" not in body:
+            return code, payload
+        api_method = url.rsplit("/", 1)[-1]
+        body["result"], repaired = repair_result(api_method, body["result"])
+        if not repaired:
+            return code, payload
+        if not LenientRequest.warned:
+            LenientRequest.warned = True
+            log.warning(
+                "the Bot API server sent malformed objects (first in %s); repairing them",
+                api_method,
+            )
+        return code, json.dumps(body).encode()
+
+
 # --- small helpers -------------------------------------------------------------------------------
 
 
@@ -306,6 +396,10 @@ async def send(
             message = await context.bot.send_message(
                 chat_id, _plain(reply.text), reply_markup=reply.keyboard, reply_parameters=quote
             )
+        except (ValueError, TypeError, KeyError) as exc:
+            # Delivered, but the server's reply could not be read as a Message.
+            log.warning("message sent, but the Bot API's reply was unreadable: %s", exc)
+            continue
         sent.append(message)
     return sent
 
@@ -996,6 +1090,10 @@ def build_application(
     builder = ApplicationBuilder().token(settings.token).base_url(settings.api_url)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.request(LenientRequest(connection_pool_size=256)).get_updates_request(
+            LenientRequest(connection_pool_size=1)
+        )
     app: App = (
         builder.context_types(ContextTypes(bot_data=BotData))
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -1075,7 +1173,11 @@ def run(settings: Settings) -> int:
                 bootstrap_retries=BOOTSTRAP_RETRIES,
             )
         else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
+            app.run_polling(
+                poll_interval=POLL_INTERVAL,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
     except KnowledgeError as exc:
         log.error("cannot start: the knowledge base is invalid\n%s", exc.report())
         return 1
