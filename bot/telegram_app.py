@@ -89,6 +89,7 @@ UNANSWERED_DAYS = 30
 UNANSWERED_LIMIT = 20
 CHART_DAYS = 14
 MAX_PROBLEMS_SHOWN = 25
+MAX_REPORT_LINE = 300
 ADMIN_COMMAND_NAMES = tuple(name for name, _ in render.ADMIN_COMMANDS)
 _COMMAND_TEXT = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.S)
 
@@ -748,8 +749,15 @@ async def cmd_unanswered(update: Update, context: Ctx) -> None:
     clusters = await logs_report.unanswered(
         data.config.db_path, since_days=days, limit=UNANSWERED_LIMIT
     )
-    text = logs_report.unanswered_text(clusters, since_days=days)
+    text = _cut_lines(logs_report.unanswered_text(clusters, since_days=days))
     await send(context, message.chat_id, render.render_preformatted(text))
+
+
+def _cut_lines(text: str, limit: int = MAX_REPORT_LINE) -> str:
+    """Cut over-long lines of a report (e.g. a 5,000-character question) with an ellipsis."""
+    return "\n".join(
+        line if len(line) <= limit else line[: limit - 1] + "…" for line in text.splitlines()
+    )
 
 
 async def cmd_reload(update: Update, context: Ctx) -> None:

@@ -62,6 +62,18 @@ routeTable.routes.unshift((app) => {
   app.get('/e2e/calls', (_req, res) => res.json({ ok: true, result: calls }));
 });
 
+let serverRef = null;
+routeTable.routes.unshift((app, server) => {
+  serverRef = server;
+  // User updates the bot has not confirmed yet (with --minimal: not fetched yet).
+  app.get('/e2e/pending', (_req, res) => res.json({
+    ok: true,
+    result: serverRef.storage.userMessages
+      .filter((u) => !u.isRead)
+      .map((u) => TelegramServer.formatUpdate(u)),
+  }));
+});
+
 replaceRoute(getMe, (app) => {
   handle(app, '/bot:token/getMe', (_req, res) => {
     res.sendResult({
