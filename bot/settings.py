@@ -33,17 +33,17 @@ class SettingsError(ValueError):
 class Settings:
     """Everything the Telegram adapter needs to run, already validated."""
 
-    token: str
+    token: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     db_path: Path = Path(DEFAULT_DB)
     knowledge_dir: Path = Path(DEFAULT_KNOWLEDGE)
-    log_secret: str | None = None
+    log_secret: str | None = field(default=None, repr=False)
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     webhook_url: str | None = None
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     webhook_port: int = DEFAULT_WEBHOOK_PORT
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     watch_knowledge: bool = True
 
     @property

@@ -28,6 +28,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import re
 import secrets
 import sys
@@ -70,7 +71,7 @@ from bot import telegram_render as render
 from bot.engine import Engine
 from bot.knowledge import KnowledgeError
 from bot.querylog import QueryEvent, QueryLog
-from bot.settings import Settings, SettingsError
+from bot.settings import DEFAULT_DB, Settings, SettingsError
 from bot.vntext import nfc_ws
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ CALLBACK_PER_SECOND = 1.0
 NOTICE_EVERY = 60.0  # seconds between two "slow down" notices to one user
 ADMIN_ERROR_EVERY = 60.0  # seconds between two error reports to the admins
 WATCH_DEBOUNCE_MS = 1000
+HEARTBEAT_EVERY = 30.0
+HEARTBEAT_STALE = 120.0
 STATS_DAYS = 7
 UNANSWERED_DAYS = 30
 UNANSWERED_LIMIT = 20
@@ -231,6 +234,7 @@ class BotData:
         self.notifier = AdminNotifier()
         self.watch_stop: asyncio.Event | None = None
         self.watcher: asyncio.Task[None] | None = None
+        self.heartbeat: asyncio.Task[None] | None = None
         self.warned_optional: set[str] = set()
 
     @property
@@ -1018,6 +1022,45 @@ async def watch_knowledge(app: App) -> None:
         log.exception("the knowledge watcher stopped; use /reload after editing files")
 
 
+# --- heartbeat (container healthcheck) ------------------------------------------------------------
+
+
+def heartbeat_path(settings: Settings) -> Path:
+    """The file the running bot touches every ``HEARTBEAT_EVERY`` s: ``bot.heartbeat`` by the DB."""
+    return settings.db_path.with_name("bot.heartbeat")
+
+
+async def heartbeat(app: App) -> None:
+    """Touch the heartbeat file while the application runs (removed on a clean stop)."""
+    path = heartbeat_path(app.bot_data.config)
+    warned = False
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(datetime.now(UTC).isoformat() + "\n", encoding="ascii")
+        except OSError as exc:
+            if not warned:
+                warned = True
+                log.warning("cannot write the heartbeat file %s: %s", path, exc)
+        await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+def healthcheck() -> int:
+    """Exit status for a container HEALTHCHECK: 0 if the bot touched its heartbeat recently."""
+    db = Path(os.environ.get("BOT_DB", "").strip() or DEFAULT_DB)
+    path = db.with_name("bot.heartbeat")
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat file {path}")
+        return 1
+    if age > HEARTBEAT_STALE:
+        print(f"unhealthy: the heartbeat is {age:.0f} s old")
+        return 1
+    print(f"healthy: heartbeat {age:.0f} s ago")
+    return 0
+
+
 # --- lifecycle -----------------------------------------------------------------------------------
 
 
@@ -1049,6 +1092,7 @@ async def post_init(app: App) -> None:
     if settings.watch_knowledge:
         data.watch_stop = asyncio.Event()
         data.watcher = asyncio.create_task(watch_knowledge(app), name="knowledge-watcher")
+    data.heartbeat = asyncio.create_task(heartbeat(app), name="heartbeat")
     log.info(
         "bot @%s ready: %d entries, %d sources, knowledge version %s",
         app.bot.username,
@@ -1059,8 +1103,15 @@ async def post_init(app: App) -> None:
 
 
 async def post_stop(app: App) -> None:
-    """Stop the knowledge watcher."""
+    """Stop the heartbeat and the knowledge watcher."""
     data = app.bot_data
+    if data.heartbeat is not None:
+        data.heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await data.heartbeat
+        data.heartbeat = None
+        with contextlib.suppress(OSError):
+            heartbeat_path(data.config).unlink()
     if data.watcher is None:
         return
     if data.watch_stop is not None:

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import time
@@ -833,3 +834,30 @@ def test_settings_from_env() -> None:
     for env in bad:
         with pytest.raises(SettingsError):
             Settings.from_env(env)
+
+
+async def test_heartbeat_for_the_container_healthcheck(
+    tmp_path: Path, tg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    monkeypatch.setenv("BOT_DB", str(settings.db_path))
+    assert tg.healthcheck() == 1  # not running yet
+    harness = await start_harness(settings, tg_engine)
+    try:
+        await asyncio.sleep(0.05)
+        assert tg.heartbeat_path(settings).is_file()
+        assert tg.healthcheck() == 0
+    finally:
+        await stop_harness(harness)
+    assert not tg.heartbeat_path(settings).exists()
+    assert tg.healthcheck() == 1
+
+
+def test_env_example_documents_every_variable() -> None:
+    source = (Path(__file__).resolve().parent.parent / "bot" / "settings.py").read_text()
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', source))
+    example = (Path(__file__).resolve().parent.parent / "deploy" / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert read == documented
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:secret-token", "BOT_LOG_SECRET": "s3"})
+    assert "secret-token" not in repr(settings) and "s3" not in repr(settings)
