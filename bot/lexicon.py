@@ -313,7 +313,12 @@ class Lexicon:
         return out
 
 
-_FILLER_FOLDED = frozenset(fold(w) for w in FILLER_WORDS if not has_marks(w))
+# Particles recognised when typed without marks. Only those whose bare form is not also a
+# content word here: not "ban" (Ban Tuyên giáo), "minh" (Hồ Chí Minh), "chi" (chi bộ), "hoi" (hội).
+_FILLER_FOLDED = frozenset(
+    "a ak ah oi nhe nha nhi nhen nghen vay the ha ho chu ay day nho giup giun dum vang da ok oke "
+    "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe".split()
+)
 
 
 def _same(typed: tuple[str, bool], pattern_word: str) -> bool:
