@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeChat,
     CallbackQuery,
@@ -49,7 +51,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -76,7 +85,7 @@ from bot.vntext import nfc_ws
 
 log = logging.getLogger(__name__)
 
-BOOTSTRAP_RETRIES = -1  # keep retrying the Bot API at start-up (each failure is logged)
+BOOTSTRAP_RETRIES = -1  # PTB keeps retrying a blip after wait_for_bot_api succeeded
 POLL_INTERVAL = 0.1  # s between polls: no busy loop against servers that do not long-poll
 RATE_CAPACITY = 12.0  # messages a user may send in a burst...
 RATE_PER_SECOND = 0.5  # ...then one every 2 s: 20 messages in 10 s get at most 17 through
@@ -1189,18 +1198,6 @@ def build_application(
 # --- running -------------------------------------------------------------------------------------
 
 
-class _BootstrapRetryFilter(logging.Filter):
-    """Show PTB's start-up retry lines (logged at DEBUG) as warnings; drop its other DEBUG lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.INFO:
-            return True
-        if "Failed run number" in record.getMessage():
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            return True
-        return False
-
-
 def configure_logging(level: int = logging.INFO) -> None:
     """Log lines to stderr; quiet httpx (its request lines would contain the token)."""
     if not logging.getLogger().handlers:
@@ -1209,16 +1206,55 @@ def configure_logging(level: int = logging.INFO) -> None:
         )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    retry_logger = logging.getLogger("telegram.ext._utils.networkloop")
-    retry_logger.setLevel(logging.DEBUG)
-    if not any(isinstance(f, _BootstrapRetryFilter) for f in retry_logger.filters):
-        retry_logger.addFilter(_BootstrapRetryFilter())
+
+
+async def wait_for_bot_api(settings: Settings) -> bool:
+    """Call getMe until the Bot API answers, backing off up to 30 s with a log line per failure.
+
+    Returns False if SIGTERM/SIGINT arrives first; raises InvalidToken (no point retrying).
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    bot = Bot(settings.token, base_url=settings.api_url, request=LenientRequest())
+    delay = 1.0
+    try:
+        while not stop.is_set():
+            try:
+                await bot.initialize()
+                return True
+            except InvalidToken:
+                raise
+            except TelegramError as exc:
+                log.warning(
+                    "Bot API not reachable at start-up (%s); retrying in %.0f s", exc, delay
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(30.0, delay * 2)
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await bot.shutdown()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
 
 
 def run(settings: Settings) -> int:
     """Run the bot until SIGTERM/SIGINT (polling, or a webhook when configured); exit status."""
     configure_logging()
     log.info("starting Telegram bot: %s", settings.describe())
+    try:
+        if not asyncio.run(wait_for_bot_api(settings)):
+            log.info("stopped before the Bot API answered")
+            return 0
+    except InvalidToken as exc:
+        log.error("cannot start: the Bot API refused the token: %s", exc)
+        return 1
     app = build_application(settings)
     try:
         if settings.use_webhook:
