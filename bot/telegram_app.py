@@ -485,7 +485,7 @@ def _for_bot(update: Update, context: Ctx) -> bool:
         return False
     text = message.text or ""
     username = context.bot.username or ""
-    if text.startswith("/"):
+    if _COMMAND_TEXT.match(text.strip()):
         return _command_target(text, username) is not None
     if not text:
         return False
@@ -808,7 +808,7 @@ async def on_text(update: Update, context: Ctx) -> None:
         return
     username = context.bot.username or ""
     text = message.text
-    if text.startswith("/"):  # a command typed without a bot_command entity
+    if _COMMAND_TEXT.match(text.strip()):  # a command typed without a bot_command entity
         target = _command_target(text, username)
         if target is None:
             return
@@ -821,13 +821,11 @@ async def on_text(update: Update, context: Ctx) -> None:
         await handler(update, context)
         return
     group = _is_group(message.chat.type)
-    if group:
-        if not (
-            _replies_to_bot(message, context.bot.id)
-            or _mentions_bot(message, username, context.bot.id)
-        ):
-            return
-        text = _strip_mention(text, username)
+    if group and not (
+        _replies_to_bot(message, context.bot.id) or _mentions_bot(message, username, context.bot.id)
+    ):
+        return
+    text = _strip_mention(text, username)
     await answer_question(
         update,
         context,

@@ -353,6 +353,15 @@ async def test_command_without_entity_still_works(tg_bot: Harness) -> None:
     assert len(await tg_bot.rows()) == 1
 
 
+async def test_slash_text_that_is_not_a_command_is_a_question(tg_bot: Harness) -> None:
+    await tg_bot.say("/ " + IN_SCOPE, command_entity=False)
+    await tg_bot.say(f"@{BOT_USERNAME} {NO_DIACRITICS}")  # a mention in a private chat
+    replies = tg_bot.request.messages(USER)
+    assert len(replies) == 2 and all("7/11/1948" in r["text"] for r in replies)
+    rows = await tg_bot.rows()
+    assert rows[1]["question"] == NO_DIACRITICS
+
+
 async def test_unknown_command(tg_bot: Harness) -> None:
     await tg_bot.say("/khongco")
     [reply] = tg_bot.request.messages(USER)
