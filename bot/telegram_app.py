@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import importlib.util
 import io
@@ -244,6 +245,7 @@ class BotData:
         self.watch_stop: asyncio.Event | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.heartbeat: asyncio.Task[None] | None = None
+        self.rescued_max: int | None = None
         self.warned_optional: set[str] = set()
 
     @property
@@ -328,9 +330,17 @@ def repair_result(method: str, result: Any) -> tuple[Any, bool]:
 
 
 class LenientRequest(HTTPXRequest):
-    """PTB's HTTPX client, with ``repair_result`` applied to every result (logged once)."""
+    """PTB's HTTPX client, with ``repair_result`` applied to every result (logged once).
+
+    ``late_updates``, when set on the getUpdates client, is offered the updates of any getUpdates
+    call; if it takes them (it does while the bot is stopping), PTB is told there were none.
+    """
 
     warned = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.late_updates: Callable[[list[Any]], bool] | None = None
 
     async def do_request(
         self,
@@ -352,14 +362,23 @@ class LenientRequest(HTTPXRequest):
             return code, payload
         api_method = url.rsplit("/", 1)[-1]
         body["result"], repaired = repair_result(api_method, body["result"])
-        if not repaired:
-            return code, payload
-        if not LenientRequest.warned:
+        if repaired and not LenientRequest.warned:
             LenientRequest.warned = True
             log.warning(
                 "the Bot API server sent malformed objects (first in %s); repairing them",
                 api_method,
             )
+        taken = (
+            api_method == "getUpdates"
+            and self.late_updates is not None
+            and isinstance(body["result"], list)
+            and bool(body["result"])
+            and self.late_updates(body["result"])
+        )
+        if taken:
+            body["result"] = []
+        if not (repaired or taken):
+            return code, payload
         return code, json.dumps(body).encode()
 
 
@@ -1109,9 +1128,45 @@ async def post_init(app: App) -> None:
     )
 
 
-async def post_stop(app: App) -> None:
-    """Stop the heartbeat and the knowledge watcher."""
+def rescue_late_updates(app: App, updates: list[Any]) -> bool:
+    """Queue updates fetched while the bot is stopping, so they are answered before it exits.
+
+    PTB's last getUpdates call on stopping (it confirms what was processed) would drop them; a
+    server that forgets updates once returned (e.g. an emulator) would then lose them for good.
+    """
+    if app.updater is None or app.updater.running or not app.running:
+        return False
     data = app.bot_data
+    rescued = 0
+    for raw in updates:
+        try:
+            update = Update.de_json(raw, app.bot)
+        except Exception:
+            log.exception("could not read an update that arrived while stopping")
+            continue
+        app.update_queue.put_nowait(update)
+        data.rescued_max = max(data.rescued_max or 0, update.update_id)
+        rescued += 1
+    log.info("%d update(s) arrived while stopping; answering them before exiting", rescued)
+    return True
+
+
+async def confirm_rescued(app: App) -> None:
+    """Confirm the rescued updates to the Bot API, so they are not delivered again."""
+    data = app.bot_data
+    if data.rescued_max is None:
+        return
+    try:
+        await app.bot.get_updates(offset=data.rescued_max + 1, timeout=0, limit=1)
+    except TelegramError as exc:
+        log.warning("could not confirm the updates answered while stopping: %s", exc)
+    data.rescued_max = None
+
+
+async def post_stop(app: App) -> None:
+    """Confirm updates answered while stopping; stop the heartbeat and the knowledge watcher."""
+    data = app.bot_data
+    await confirm_rescued(app)
     if data.heartbeat is not None:
         data.heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -1156,9 +1211,11 @@ def build_application(
     builder = ApplicationBuilder().token(settings.token).base_url(settings.api_url)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    else:
+    poll_request: LenientRequest | None = None
+    if request is None:
+        poll_request = LenientRequest(connection_pool_size=1)
         builder = builder.request(LenientRequest(connection_pool_size=256)).get_updates_request(
-            LenientRequest(connection_pool_size=1)
+            poll_request
         )
     app: App = (
         builder.context_types(ContextTypes(bot_data=BotData))
@@ -1171,6 +1228,8 @@ def build_application(
     app.bot_data.settings = settings
     if engine is not None:
         app.bot_data.holder.engine = engine
+    if poll_request is not None:
+        poll_request.late_updates = functools.partial(rescue_late_updates, app)
 
     message = filters.UpdateType.MESSAGE
     admin_users = filters.User(user_id=sorted(settings.admin_ids), allow_empty=False)

@@ -870,3 +870,34 @@ def test_env_example_documents_every_variable() -> None:
     assert read == documented
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:secret-token", "BOT_LOG_SECRET": "s3"})
     assert "secret-token" not in repr(settings) and "s3" not in repr(settings)
+
+
+def test_repair_result_fixes_emulator_deviations() -> None:
+    me, repaired = tg.repair_result("getMe", {"id": 1, "first_name": "B", "username": "b"})
+    assert repaired and me["is_bot"] is True
+    sent, repaired = tg.repair_result(
+        "sendMessage",
+        {"message_id": 5, "date": 1795438140827, "chat": {"id": 1, "type": "private"}},
+    )
+    assert repaired and sent["date"] == 1795438140
+    updates, repaired = tg.repair_result(
+        "getUpdates",
+        [
+            {
+                "update_id": 3,
+                "callback_query": {
+                    "id": "1",
+                    "from": {"id": 9, "first_name": "A"},
+                    "message": {"chat": {"id": 9, "type": "private"}},
+                    "data": "q:0",
+                },
+            }
+        ],
+    )
+    query = updates[0]["callback_query"]
+    assert repaired and query["chat_instance"] == "" and query["from"]["is_bot"] is False
+    assert query["message"]["message_id"] == 0 and query["message"]["date"] == 0
+    parsed = Update.de_json(updates[0], None)
+    assert parsed is not None and parsed.callback_query is not None
+    good = {"message_id": 5, "date": 1700000000, "chat": {"id": 1, "type": "private"}}
+    assert tg.repair_result("sendMessage", dict(good)) == (good, False)
