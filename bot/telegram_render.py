@@ -486,13 +486,24 @@ def render_help(bot_username: str | None, *, admin: bool = False) -> list[Reply]
     return replies(pieces)
 
 
+def _date_phrase(date: str) -> str:
+    """``ngày 17/01/2023``, ``tháng 4/2017`` or ``năm 2018``."""
+    if not date:
+        return ""
+    if re.fullmatch(r"\d{4}", date):
+        return f"năm {date}"
+    if re.fullmatch(r"\d{1,2}/\d{4}", date):
+        return f"tháng {date}"
+    return f"ngày {date}"
+
+
 def render_sources(sources: Sequence[SourceInfo]) -> list[Reply]:
     """The /nguon list: every source with its date, publisher and description."""
     pieces = [Piece.raw("📚 <b>Các tài liệu nguồn mình dùng để trả lời:</b>")]
     for i, s in enumerate(sources, 1):
         pieces.append(BLANK)
         pieces.append(Piece.raw(f"<b>{i}. {esc(s.title)}</b>"))
-        meta = " · ".join(x for x in (s.publisher, f"ngày {s.date}" if s.date else "") if x)
+        meta = " · ".join(x for x in (s.publisher, _date_phrase(s.date)) if x)
         if meta:
             pieces.append(Piece.plain(meta, "i"))
         if s.description:
