@@ -81,6 +81,7 @@ from bot import telegram_render as render
 from bot.engine import Engine
 from bot.knowledge import KnowledgeError
 from bot.querylog import QueryEvent, QueryLog
+from bot.results import Result
 from bot.settings import DEFAULT_DB, Settings, SettingsError
 from bot.vntext import nfc_ws
 
@@ -601,7 +602,7 @@ def _log_query(
     chat_type: str,
     question: str,
     engine: Engine,
-    result: Any,
+    result: Result | None,
     latency_ms: float,
 ) -> None:
     if data.log is None:
@@ -885,7 +886,7 @@ async def _answer_callback(query: CallbackQuery, text: str | None = None) -> Non
         log.debug("answerCallbackQuery failed: %s", exc)
 
 
-def _passages(engine: Engine, result: Any) -> list[render.Passage]:
+def _passages(engine: Engine, result: Result) -> list[render.Passage]:
     """The source paragraphs that contain an answer's quotes (the quote itself as a fallback)."""
     sources = {s.id: s for s in engine.sources}
     out: list[render.Passage] = []
@@ -969,15 +970,13 @@ async def on_callback(update: Update, context: Ctx) -> None:
 # --- errors --------------------------------------------------------------------------------------
 
 
-async def tell_admins(
-    context: Ctx | None, bot: ExtBot[Any], data: BotData, replies: Sequence[render.Reply]
-) -> None:
+async def tell_admins(bot: ExtBot[Any], data: BotData, replies: Sequence[render.Reply]) -> None:
     """Send messages to every admin; failures (admin never started the bot...) are logged."""
     for admin_id in sorted(data.config.admin_ids):
         for reply in replies:
             try:
                 await bot.send_message(admin_id, reply.text, parse_mode=ParseMode.HTML)
-            except TelegramError as exc:
+            except (TelegramError, ValueError) as exc:
                 log.warning("could not notify an admin: %s", exc)
                 break
 
@@ -998,7 +997,7 @@ async def on_error(update: object, context: Ctx) -> None:
         allowed, held = data.notifier.allow()
         if allowed:
             summary = f"{type(error).__name__}: {error}\n({where})"
-            await tell_admins(context, context.bot, data, render.render_admin_error(summary, held))
+            await tell_admins(context.bot, data, render.render_admin_error(summary, held))
     if (
         isinstance(update, Update)
         and update.effective_chat is not None
@@ -1039,9 +1038,9 @@ async def watch_knowledge(app: App) -> None:
             if not ok:
                 log.warning("knowledge reload rejected:\n%s", report)
                 head = "Tệp dữ liệu vừa sửa có lỗi (" + ", ".join(names[:5]) + ").\n"
-                await tell_admins(None, app.bot, data, render.render_reload(False, head + report))
+                await tell_admins(app.bot, data, render.render_reload(False, head + report))
             elif not was_ok:
-                await tell_admins(None, app.bot, data, render.render_reload(True, report))
+                await tell_admins(app.bot, data, render.render_reload(True, report))
     except asyncio.CancelledError:
         raise
     except Exception:
