@@ -43,10 +43,10 @@ INTENT_MISMATCH = 0.72
 INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
 UNASKED_YEAR = 0.88
-CANDIDATES = 14
+CANDIDATES = 12
 PREFILTER = 60  # cheap first cut by overlap before the F estimate
 COMMON_POSTINGS = 150
-FINALISTS = 6
+FINALISTS = 5
 FUNCTION_WEIGHT = 0.15
 
 
@@ -305,13 +305,13 @@ class Matcher:
         if not terms:
             return []
         total = sum(t.weight for t in terms)
-        # Candidates come from the distinctive words: the three heaviest, and any other whose
+        # Candidates come from the distinctive words: the two heaviest, and any other whose
         # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
         # and time; they still count in the scores below.
         bound: dict[int, float] = defaultdict(float)
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
             postings = self.postings.get(t.folded, ())
-            if rank_ >= 3 and len(postings) > COMMON_POSTINGS:
+            if rank_ >= 2 and len(postings) > COMMON_POSTINGS:
                 continue
             for idx in postings:
                 bound[idx] += t.weight

@@ -162,6 +162,8 @@ def _multiplied(match: re.Match[str]) -> str:
 
 def numbers_and_dates(text: str) -> str:
     """Rewrite dates and numbers in cleaned text into canonical tokens (see module docstring)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
     for pattern in _DATE_PATTERNS:
         text = pattern.sub(_date_full, text)
     text = _MONTH_YEAR_WORDS.sub(_month_year, text)
