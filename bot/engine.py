@@ -43,6 +43,8 @@ from bot.vntext import fold, nfc_ws
 ANSWER_AT = 0.82
 CLEAR_AT = 0.77  # ...or at least this, with a clear lead over the next entry:
 CLEAR_MARGIN = 0.15
+MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
+SURE_AT = 0.97
 SUGGEST_AT = 0.50
 PASSAGE_AT = 0.95  # share of the question's weight a single sentence must explain
 PASSAGE_DISTINCTIVE = 1.5  # ...including every word at least this distinctive
@@ -70,6 +72,7 @@ class Engine:
         self.answer_at = ANSWER_AT
         self.clear_at = CLEAR_AT
         self.clear_margin = CLEAR_MARGIN
+        self.min_lead = MIN_LEAD
         self.suggest_at = SUGGEST_AT
         self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
         self.matcher = Matcher(kb, self.lexicon)
@@ -228,11 +231,12 @@ class Engine:
         return False
 
     def confident(self, ranked: list[Scored]) -> bool:
-        """Answer when the best entry scores high, or fairly high with a clear lead."""
+        """Answer when the best entry scores high and is not a close call with the next one,
+        or scores fairly high with a clear lead."""
         top = ranked[0].score
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        return top >= self.answer_at or (
-            top >= self.clear_at and top - runner_up >= self.clear_margin
+        lead = top - (ranked[1].score if len(ranked) > 1 else 0.0)
+        return (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT)) or (
+            top >= self.clear_at and lead >= self.clear_margin
         )
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine import Engine
+from bot.engine import SURE_AT, Engine
 from bot.results import Result
 from bot.vntext import fold, nfc_ws
 
@@ -266,44 +266,52 @@ def _outcomes(engine: Engine, items: list[Item], split: str) -> list[_Outcomes]:
     return out
 
 
-def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, float]:
+def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, float, float]:
     """Pick thresholds on the dev split: best accuracy + abstention, < 2% confidently wrong.
 
     Each question is ranked once; the thresholds are then replayed over the recorded scores.
     """
     outcomes = _outcomes(engine, items, "dev")
-    best: tuple[float, tuple[float, float, float, float]] | None = None
+    best: tuple[float, tuple[float, float, float, float, float]] | None = None
     for answer_at in [x / 100 for x in range(56, 90, 2)]:
-        for clear_at in [x / 100 for x in range(44, int(answer_at * 100) + 1, 3)]:
-            for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
-                suggest_at = min(clear_at, 0.5)
-                tally = {"in_scope": Tally(), "negative": Tally()}
-                for o in outcomes:
-                    confident = o.top >= answer_at or (
-                        o.top >= clear_at and o.top - o.runner_up >= margin
-                    )
-                    if confident:
-                        reply = o.answered
-                    elif o.top >= suggest_at:
-                        reply = o.suggested
-                    else:
-                        reply = o.fallback
-                    tally[o.item.kind].add(*reply)
-                ins, neg = tally["in_scope"], tally["negative"]
-                if not ins.n or not neg.n:
-                    continue
-                wrong = (ins.wrong + neg.wrong) / (ins.n + neg.n)
-                # The release bar with a safety margin: abstain on negatives and keep confident
-                # errors rare; among settings that do, answer as many questions as possible.
-                # When none does, balance the three.
-                feasible = neg.correct / neg.n >= MIN_ABSTENTION and wrong <= MAX_WRONG
-                balance = ins.correct / ins.n + neg.correct / neg.n - 3 * wrong
-                objective = (2.0 + ins.correct / ins.n) if feasible else balance
-                if best is None or objective > best[0]:
-                    best = (objective, (answer_at, clear_at, margin, suggest_at))
+        for min_lead in (0.0, 0.02, 0.04, 0.06):
+            for clear_at in [x / 100 for x in range(44, int(answer_at * 100) + 1, 3)]:
+                for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
+                    suggest_at = min(clear_at, 0.5)
+                    tally = {"in_scope": Tally(), "negative": Tally()}
+                    for o in outcomes:
+                        lead = o.top - o.runner_up
+                        confident = (
+                            o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT)
+                        ) or (o.top >= clear_at and lead >= margin)
+                        if confident:
+                            reply = o.answered
+                        elif o.top >= suggest_at:
+                            reply = o.suggested
+                        else:
+                            reply = o.fallback
+                        tally[o.item.kind].add(*reply)
+                    ins, neg = tally["in_scope"], tally["negative"]
+                    if not ins.n or not neg.n:
+                        continue
+                    wrong = (ins.wrong + neg.wrong) / (ins.n + neg.n)
+                    # The release bar with a safety margin: abstain on negatives and keep
+                    # confident errors rare; among settings that do, answer as many questions
+                    # as possible. When none does, balance the three.
+                    feasible = neg.correct / neg.n >= MIN_ABSTENTION and wrong <= MAX_WRONG
+                    balance = ins.correct / ins.n + neg.correct / neg.n - 3 * wrong
+                    objective = (2.0 + ins.correct / ins.n) if feasible else balance
+                    if best is None or objective > best[0]:
+                        best = (objective, (answer_at, min_lead, clear_at, margin, suggest_at))
     if best is None:
         raise ValueError("calibration needs in-scope and negative questions in the dev split")
-    engine.answer_at, engine.clear_at, engine.clear_margin, engine.suggest_at = best[1]
+    (
+        engine.answer_at,
+        engine.min_lead,
+        engine.clear_at,
+        engine.clear_margin,
+        engine.suggest_at,
+    ) = best[1]
     return best[1]
 
 
@@ -325,10 +333,11 @@ def run_eval(
         f"{sum(i.kind == 'negative' for i in items)} negative)"
     )
     if do_calibrate:
-        answer_at, clear_at, margin, suggest_at = calibrate(engine, items)
+        answer_at, min_lead, clear_at, margin, suggest_at = calibrate(engine, items)
         print(
-            f"calibrated on dev: answer ≥ {answer_at:.2f}, or ≥ {clear_at:.2f} leading by "
-            f"{margin:.2f}; suggest ≥ {suggest_at:.2f}. Reporting on test:"
+            f"calibrated on dev: answer ≥ {answer_at:.2f} leading by {min_lead:.2f}, or ≥ "
+            f"{clear_at:.2f} leading by {margin:.2f}; suggest ≥ {suggest_at:.2f}. "
+            "Reporting on test:"
         )
         split = "test"
     splits = {"dev", "test"} if split == "all" else {split}
