@@ -687,9 +687,17 @@ async def cmd_hoi(update: Update, context: Ctx) -> None:
     )
 
 
-def _admin_or_deny(update: Update, context: Ctx) -> bool:
+async def _admin_message(update: Update, context: Ctx) -> Message | None:
+    """The admin's message, or None after refusing a non-admin (the group -1 gate already
+    refuses them; this is the second lock, in case a handler is reached another way)."""
+    message = update.effective_message
+    if message is None:
+        return None
     user = update.effective_user
-    return context.bot_data.is_admin(user.id if user else None)
+    if not context.bot_data.is_admin(user.id if user else None):
+        await deny_admin(update, context)
+        return None
+    return message
 
 
 def _since(context: Ctx, default: int) -> int:
@@ -702,11 +710,8 @@ def _since(context: Ctx, default: int) -> int:
 
 async def cmd_stats(update: Update, context: Ctx) -> None:
     """/stats [days]: query statistics and a per-day chart (admins only)."""
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _admin_or_deny(update, context):
-        await deny_admin(update, context)
         return
     data = context.bot_data
     if data.log is not None:
@@ -769,11 +774,8 @@ async def _send_chart(
 
 async def cmd_unanswered(update: Update, context: Ctx) -> None:
     """/unanswered [days]: unanswered and 👎 questions, clustered (admins only)."""
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _admin_or_deny(update, context):
-        await deny_admin(update, context)
         return
     data = context.bot_data
     if data.log is not None:
@@ -795,11 +797,8 @@ def _cut_lines(text: str, limit: int = MAX_REPORT_LINE) -> str:
 
 async def cmd_reload(update: Update, context: Ctx) -> None:
     """/reload: validate the knowledge directory, then swap it in (admins only)."""
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _admin_or_deny(update, context):
-        await deny_admin(update, context)
         return
     data = context.bot_data
     ok, report = await data.holder.reload(data.config.knowledge_dir)
