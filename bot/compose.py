@@ -178,6 +178,25 @@ def fact_answer(
     return "\n".join(lines), tuple(cites), lead_date
 
 
+def same_year_values(
+    kb: KnowledgeBase, facts: list[Fact], year: str, answer: str
+) -> list[tuple[str, Citation]]:
+    """Lines for figures of these facts in the given year that the answer does not state yet."""
+    out: list[tuple[str, Citation]] = []
+    for fact in facts:
+        for value in fact.values:
+            if value.as_of[:4] == year and value.text not in answer and value.source in kb.sources:
+                when = value.when or display_date(value.as_of)
+                out.append(
+                    (
+                        f"{fact.label} ({when}): {value.text}.",
+                        citation(kb, value.source, value.quote),
+                    )
+                )
+                break
+    return out
+
+
 def anniversary_answer(entry: Entry, today: date, years: list[str]) -> str:
     """'How many years this year' from the founding date and the (injectable) clock."""
     assert entry.compute is not None

@@ -194,6 +194,10 @@ class Engine:
                     normalized=norm,
                 )
             return self._entry_result(question, entry, best.score, analysis, today, ranked)
+        multi = self._multi_figure(analysis, ranked)
+        if multi is not None:
+            entry, score = multi
+            return self._entry_result(question, entry, score, analysis, today, ranked)
         if best is not None and best.score >= self.suggest_at:
             return Result(
                 question,
@@ -219,6 +223,25 @@ class Engine:
             suggestions=closest,
             normalized=norm,
         )
+
+    def _multi_figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
+        """A count question naming two or more figures ("bao nhiêu đảng viên và bao nhiêu chi
+        bộ") splits its score between their entries; answer with the best-ranked entry built
+        on one of those figures, which then gives the others too."""
+        if HOW_MANY not in analysis.intents or not ranked or ranked[0].score < self.suggest_at:
+            return None
+        named = {
+            f.id
+            for f in self.kb.facts.values()
+            if f.scope == "central" and self._names(analysis, f)
+        }
+        if len(named) < 2:
+            return None
+        for scored in ranked:
+            entry = self.kb.entries[scored.entry_id]
+            if entry.fact in named and scored.score >= self.suggest_at:
+                return entry, scored.score
+        return None
 
     def _names(self, analysis: Analysis, fact: Fact) -> bool:
         """Whether the question names a fact by one of its terms (as consecutive words)."""
@@ -283,6 +306,22 @@ class Engine:
         else:
             text = entry.answer
             cites = compose.entry_citations(self.kb, entry)
+            if entry.as_of is not None and entry.scope == "central":
+                # A dated figure ("members in 2022") also gives the other figures the question
+                # names for the same year ("... and how many cells?").
+                extra = compose.same_year_values(
+                    self.kb,
+                    [
+                        f
+                        for f in self.kb.facts.values()
+                        if f.scope == "central" and self._names(analysis, f)
+                    ],
+                    entry.as_of[:4],
+                    text,
+                )
+                if extra:
+                    text = "\n".join([text, *(line for line, _ in extra)])
+                    cites = (*cites, *(c for _, c in extra if c not in cites))
         related = tuple(
             Suggestion(r, self.kb.entries[r].question)
             for r in entry.related

@@ -172,3 +172,19 @@ def test_quotes_are_verbatim_in_the_original_seeds(engine: Engine) -> None:
 def test_self_test_passes(engine: Engine) -> None:
     passed, total, failures = engine.self_test()
     assert total > 400 and passed == total, failures[:5]
+
+
+def test_question_naming_several_figures_gets_each_of_them(engine: Engine) -> None:
+    result = ask(engine, "Hiện nay Đảng bộ Khối có bao nhiêu đảng viên và bao nhiêu chi bộ?")
+    assert result.status == "answered"
+    assert "5.814" in result.answer and "78.449" in result.answer
+    assert_quotes_verbatim(engine, result)
+
+
+def test_dated_figure_adds_other_figures_of_the_same_year(engine: Engine) -> None:
+    result = engine.answer_entry("so-dang-vien-2022", today=TODAY)
+    assert result is not None and "79.000" in result.answer
+    asked = ask(engine, "Tính đến giữa năm 2022 có bao nhiêu đảng viên và chi bộ?")
+    assert asked.status == "answered"
+    assert "79.000" in asked.answer and "5.700" in asked.answer
+    assert_quotes_verbatim(engine, asked)
