@@ -46,6 +46,7 @@ CLEAR_MARGIN = 0.15
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97
 SUGGEST_AT = 0.50
+SUGGEST_PRECISION = 0.3  # a "did you mean" must share a fair part of its own words
 PASSAGE_AT = 0.95  # share of the question's weight a single sentence must explain
 PASSAGE_DISTINCTIVE = 1.5  # ...including every word at least this distinctive
 MAX_SUGGESTIONS = 4
@@ -198,7 +199,11 @@ class Engine:
         if multi is not None:
             entry, score = multi
             return self._entry_result(question, entry, score, analysis, today, ranked)
-        if best is not None and best.score >= self.suggest_at:
+        if (
+            best is not None
+            and best.score >= self.suggest_at
+            and best.precision >= SUGGEST_PRECISION
+        ):
             return Result(
                 question,
                 "ambiguous",

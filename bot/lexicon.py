@@ -72,6 +72,15 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "nào",
     ],
 }
+ORDINALS = {
+    1: ["nhất", "1"],
+    2: ["hai", "2"],
+    3: ["ba", "3"],
+    4: ["tư", "bốn", "4"],
+    5: ["năm", "5"],
+    6: ["sáu", "6"],
+    7: ["bảy", "7"],
+}
 NOW_PHRASES = [
     "hiện nay",
     "hiện tại",
@@ -229,6 +238,11 @@ class Lexicon:
             canonical = _words(group[0])
             # The canonical phrase maps to itself, so a shorter synonym inside it never fires.
             stage_syn.extend(_Rule(_words(p), _REPLACE, canonical) for p in group)
+        # Ordinals ("thứ nhất", "thứ 5") become one token each: "nhất" alone is a function
+        # word ("nhất là") and "năm" is mostly "year", so the parts say little on their own.
+        for number, words in ORDINALS.items():
+            for word in words:
+                stage_syn.append(_Rule(_words(f"thứ {word}"), _REPLACE, (f"thứ{number}",)))
         stage_q: list[_Rule] = []
         for intent, phrases in INTENT_PHRASES.items():
             stage_q.extend(_Rule(_words(p), _INTENT, (intent,)) for p in phrases)
