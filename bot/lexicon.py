@@ -257,11 +257,14 @@ class Lexicon:
         self._upper = upper
 
     @staticmethod
-    def _index(rules: list[_Rule]) -> dict[str, list[_Rule]]:
-        index: dict[str, list[_Rule]] = {}
+    def _index(rules: list[_Rule]) -> dict[tuple[str, ...], list[_Rule]]:
+        """Rules keyed by their first word, and by their first two words when longer, so a
+        scan only tries the few rules that can start at a position."""
+        index: dict[tuple[str, ...], list[_Rule]] = {}
         for rule in rules:
             if rule.pattern:
-                index.setdefault(fold(rule.pattern[0]), []).append(rule)
+                key = tuple(fold(w) for w in rule.pattern[:2])
+                index.setdefault(key, []).append(rule)
         for bucket in index.values():
             bucket.sort(key=lambda r: -len(r.pattern))
         return index
@@ -296,23 +299,28 @@ class Lexicon:
     @staticmethod
     def _scan(
         typed: list[tuple[str, bool]],
-        rules: dict[str, list[_Rule]],
+        rules: dict[tuple[str, ...], list[_Rule]],
         result: Analysis,
         final: bool,
     ) -> list[tuple[str, bool]]:
         out: list[tuple[str, bool]] = []
+        folded = [fold(w) for w, _ in typed]
         i = 0
         n = len(typed)
         while i < n:
             word, marked = typed[i]
-            bucket = rules.get(fold(word))
             rule = None
-            if bucket:
+            pair = rules.get((folded[i], folded[i + 1])) if i + 1 < n else None
+            for bucket in (pair, rules.get((folded[i],))):
+                if not bucket:
+                    continue
                 for cand in bucket:
                     k = len(cand.pattern)
                     if i + k <= n and all(_same(typed[i + j], cand.pattern[j]) for j in range(k)):
                         rule = cand
                         break
+                if rule is not None:
+                    break
             if rule is None:
                 out.append((word, marked))
                 i += 1

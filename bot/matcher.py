@@ -44,7 +44,7 @@ INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
 UNASKED_YEAR = 0.88
 CANDIDATES = 12
-PREFILTER = 60  # cheap first cut by overlap before the F estimate
+PREFILTER = 40  # cheap first cut by overlap before the F estimate
 COMMON_POSTINGS = 150
 FINALISTS = 5
 FUNCTION_WEIGHT = 0.15
@@ -308,13 +308,16 @@ class Matcher:
         # Candidates come from the distinctive words: the two heaviest, and any other whose
         # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
         # and time; they still count in the scores below.
-        bound: dict[int, float] = defaultdict(float)
+        bound: dict[int, float] = {}
+        tie = self._tiebreak  # a tiny share for shorter phrasings breaks ties in the prefilter
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
             postings = self.postings.get(t.folded, ())
             if rank_ >= 2 and len(postings) > COMMON_POSTINGS:
                 continue
+            w = t.weight
             for idx in postings:
-                bound[idx] += t.weight
+                b = bound.get(idx)
+                bound[idx] = (tie[idx] if b is None else b) + w
         if not bound:
             return []
         phrasings = self.phrasings
@@ -326,10 +329,9 @@ class Matcher:
             p = min(1.0, bound[i] / phrasings[i].weight_total)
             return (1 + RECALL_BETA2) * r * p / (RECALL_BETA2 * p + r)
 
-        # A cheap first cut by overlap (ties to shorter phrasings), then the F estimate.
-        tie = self._tiebreak
+        # A cheap first cut by overlap (C-level key), then the F estimate.
         pool = (
-            heapq.nlargest(PREFILTER, bound, key=lambda i: bound[i] + tie[i])
+            heapq.nlargest(PREFILTER, bound, key=bound.__getitem__)
             if len(bound) > PREFILTER
             else list(bound)
         )

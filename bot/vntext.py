@@ -123,6 +123,7 @@ _MONTH_YEAR_WORDS = re.compile(_MONTH_WORD + r"\s*(\d{1,2})\s*(?:năm|,)\s*(\d{4
 _DAY_MONTH_WORDS = re.compile(r"ngày\s*(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})(?!\d)")
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d.,]\d)")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d.,]\d)")
+_DIGIT = re.compile(r"\d")
 _MULTIPLIERS = {"vạn": 10_000, "nghìn": 1_000, "ngàn": 1_000, "triệu": 1_000_000, "trăm": 100}
 _MULT_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(vạn|nghìn|ngàn|triệu)(?!\w)")
 
@@ -162,7 +163,7 @@ def _multiplied(match: re.Match[str]) -> str:
 
 def numbers_and_dates(text: str) -> str:
     """Rewrite dates and numbers in cleaned text into canonical tokens (see module docstring)."""
-    if not any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text) is None:
         return text
     for pattern in _DATE_PATTERNS:
         text = pattern.sub(_date_full, text)
