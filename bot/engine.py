@@ -37,7 +37,7 @@ from bot.knowledge import (
 from bot.lexicon import HOW_MANY, WHEN, Analysis, Lexicon
 from bot.matcher import FUNCTION_WEIGHT, Matcher, QueryTerm, Scored, source_vocabulary
 from bot.results import Citation, Result, Suggestion
-from bot.vntext import fold, nfc_ws
+from bot.vntext import nfc_ws
 
 # Calibrated with `python -m bot eval --calibrate` on the dev half of tests/eval.
 ANSWER_AT = 0.76
@@ -524,10 +524,3 @@ class Engine:
             cited_all += cited
             total_all += len(paras)
         return {"cited": cited_all, "total": total_all, "by_source": by_source}
-
-
-def folded_contains(haystack: str, needle: str) -> bool:
-    """Whether needle appears in haystack ignoring case, diacritics and spacing (eval helper)."""
-    h = " ".join(fold(w) for w in haystack.split())
-    n = " ".join(fold(w) for w in needle.split())
-    return n in h

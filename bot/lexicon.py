@@ -284,8 +284,8 @@ class Lexicon:
             else:
                 typed.append((w, has_marks(w)))
         result = Analysis([], [], [], words=words)
-        for i, stage in enumerate(self._stages):
-            typed = self._scan(typed, stage, result, final=i == len(self._stages) - 1)
+        for stage in self._stages:
+            typed = self._scan(typed, stage, result)
         for w, marked in typed:
             if w in FILLER_WORDS or (not marked and fold(w) in _FILLER_FOLDED):
                 continue
@@ -301,7 +301,6 @@ class Lexicon:
         typed: list[tuple[str, bool]],
         rules: dict[tuple[str, ...], list[_Rule]],
         result: Analysis,
-        final: bool,
     ) -> list[tuple[str, bool]]:
         out: list[tuple[str, bool]] = []
         folded = [fold(w) for w, _ in typed]

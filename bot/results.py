@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Status = Literal["answered", "ambiguous", "no_answer"]
@@ -48,7 +48,6 @@ class Result:
     related: tuple[Suggestion, ...] = ()
     kind: Kind = "none"
     normalized: str = ""
-    explain: tuple[str, ...] = field(default=(), compare=False)
 
     def to_json(self, latency_ms: float | None = None) -> dict[str, Any]:
         """The result as the ``ask --json`` object."""
