@@ -32,6 +32,7 @@ from bot.vntext import fold, nfc_ws
 TODAY = date(2026, 11, 23)  # fixed clock: computed answers are reproducible
 MIN_ABSTENTION = 0.93  # calibration targets, stricter than the release bar (90%, 3%)
 MAX_WRONG = 0.02
+CLEAR_SPAN = 0.12
 VARIANTS = ("base", "nfd", "old_tone", "caps", "no_marks", "filler")
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 
@@ -275,7 +276,9 @@ def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, f
     best: tuple[float, tuple[float, float, float, float, float]] | None = None
     for answer_at in [x / 100 for x in range(56, 90, 2)]:
         for min_lead in (0.0, 0.02, 0.04, 0.06):
-            for clear_at in [x / 100 for x in range(44, int(answer_at * 100) + 1, 3)]:
+            # The lead rule is for fairly high scores: at most CLEAR_SPAN below answer_at.
+            low = round(answer_at * 100 - CLEAR_SPAN * 100)
+            for clear_at in [x / 100 for x in range(low, int(answer_at * 100) + 1, 3)]:
                 for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
                     suggest_at = min(clear_at, 0.5)
                     tally = {"in_scope": Tally(), "negative": Tally()}
