@@ -22,7 +22,8 @@ Durability:
 
 * a clean shutdown (``await close()``, e.g. on SIGTERM) loses nothing: the writer drains the
   queue and commits; statements submitted while it is closing (a burst still being answered) are
-  committed by ``close`` too, in order, before the connection is closed. Calls made after
+  committed by ``close`` too, in order, before it returns (in one synchronous transaction, so a
+  burst that goes on cannot keep ``close`` from finishing). Calls made after
   ``close`` has returned are written synchronously, one short transaction each (a shutdown
   ordering slip; logged once), so they are not lost either;
 * after a crash (the process killed, ``kill -9``, an exception that bypasses ``close``) at most the
@@ -386,24 +387,22 @@ class QueryLog:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
+        # From now on new statements wait in the overflow list, behind what is queued: the
+        # writer drains a queue that no longer grows, so closing ends even if a burst goes on.
+        self._mode = "overflow"
         if not self._task.done():
             self._queue.put_nowait(_Stop())
         await asyncio.wait({self._task})  # the writer drains the queue up to the stop marker
         if not self._task.cancelled() and self._task.exception() is not None:
             log.error("query log: writer task failed", exc_info=self._task.exception())
-        self._mode = "overflow"
-        # What came in while the writer drained (or what it left if it died), in order.
-        self._overflow[:0] = self._drain_nowait()
-        for _ in range(3):  # a continuing burst is bounded: after this, writes become synchronous
-            if not self._overflow:
-                break
-            batch, self._overflow = self._overflow, []
-            await self._write(batch)
-        # No await from here until the mode switch: nothing can slip between the two.
-        rest, self._overflow = self._overflow, []
+        # What came in while the writer drained (or what it left if it died), in order, is
+        # written synchronously: one transaction, and no await before the mode switch, so
+        # nothing can slip between the two. A burst that goes on cannot keep close() waiting.
+        rest = self._drain_nowait() + self._overflow
+        self._overflow = []
         self._mode = "sync"
         if rest:
-            self._write_late(rest)  # the aiosqlite connection is idle: no lock is held
+            self._write_sync(rest)  # the aiosqlite connection is idle: no lock is held
         await self._db.close()
         tighten_sidecars(self.path)
 
@@ -413,7 +412,7 @@ class QueryLog:
         if self._mode == "queue" and not self._task.done():
             self._queue.put_nowait(statement)
         elif self._mode == "sync":
-            self._write_late([statement])
+            self._write_late(statement)
         else:  # closing (or the writer died): close() commits these
             self._overflow.append(statement)
 
@@ -430,11 +429,15 @@ class QueryLog:
             elif not isinstance(item, _Stop):
                 out.append(item)
 
-    def _write_late(self, statements: list[Statement]) -> None:
-        """Write statements synchronously: the log is closed (shutdown ordering)."""
+    def _write_late(self, statement: Statement) -> None:
+        """Write a statement that came after close() returned (a shutdown ordering slip)."""
         if not self._late_warned:
             self._late_warned = True
             log.warning("query log: written after close; writing synchronously")
+        self._write_sync([statement])
+
+    def _write_sync(self, statements: list[Statement]) -> None:
+        """Write statements synchronously in one transaction, on a connection of their own."""
         try:
             create_private(self.path)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
