@@ -89,6 +89,7 @@ log = logging.getLogger(__name__)
 
 BOOTSTRAP_RETRIES = -1  # PTB keeps retrying a blip after wait_for_bot_api succeeded
 POLL_INTERVAL = 0.1  # s between polls: no busy loop against servers that do not long-poll
+LATE_POLL_WAIT = 1.0  # s a getUpdates call cancelled on stopping may take to finish
 RATE_CAPACITY = 12.0  # messages a user may send in a burst...
 RATE_PER_SECOND = 0.5  # ...then one every 2 s: 20 messages in 10 s get at most 17 through
 CALLBACK_CAPACITY = 20.0
@@ -247,6 +248,9 @@ class BotData:
         self.watcher: asyncio.Task[None] | None = None
         self.heartbeat: asyncio.Task[None] | None = None
         self.rescued_max: int | None = None
+        self.rescued_ids: set[int] = set()
+        self.late: list[Update] = []  # rescued after the application stopped: post_stop answers
+        self.poll_request: LenientRequest | None = None
         self.warned_optional: set[str] = set()
 
     @property
@@ -335,6 +339,9 @@ class LenientRequest(HTTPXRequest):
 
     ``late_updates``, when set on the getUpdates client, is offered the updates of any getUpdates
     call; if it takes them (it does while the bot is stopping), PTB is told there were none.
+    On stopping, PTB cancels the getUpdates call in flight; a server that forgets updates once
+    it has sent them (an emulator) would lose that call's updates, so the call is left to finish
+    (``settle`` waits for it, briefly) and its updates are offered to ``late_updates`` too.
     """
 
     warned = False
@@ -342,6 +349,7 @@ class LenientRequest(HTTPXRequest):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.late_updates: Callable[[list[Any]], bool] | None = None
+        self.cancelled_polls: set[asyncio.Task[None]] = set()
 
     async def do_request(
         self,
@@ -352,7 +360,34 @@ class LenientRequest(HTTPXRequest):
         **kwargs: Any,
     ) -> tuple[int, bytes]:
         """Make the request, then repair the result if the server deviates slightly."""
-        code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        if self.late_updates is None or not url.endswith("/getUpdates"):
+            code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+            return self._repair(url, code, payload)
+        call = asyncio.ensure_future(super().do_request(url, method, request_data, *args, **kwargs))
+        try:
+            code, payload = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            finish = asyncio.ensure_future(self._finish_cancelled(url, call))
+            self.cancelled_polls.add(finish)
+            finish.add_done_callback(self.cancelled_polls.discard)
+            raise
+        return self._repair(url, code, payload)
+
+    async def _finish_cancelled(self, url: str, call: asyncio.Future[tuple[int, bytes]]) -> None:
+        """Let a cancelled getUpdates call finish (briefly) and offer its updates as late ones."""
+        try:
+            code, payload = await asyncio.wait_for(call, LATE_POLL_WAIT)
+        except Exception:  # timed out (a long poll with nothing to say) or failed: nothing lost
+            return
+        self._repair(url, code, payload)
+
+    async def settle(self) -> None:
+        """Wait for cancelled getUpdates calls to finish (at most ``LATE_POLL_WAIT`` seconds)."""
+        if self.cancelled_polls:
+            await asyncio.wait(set(self.cancelled_polls))
+
+    def _repair(self, url: str, code: int, payload: bytes) -> tuple[int, bytes]:
+        """Repair a result; offer getUpdates results to ``late_updates``."""
         if code != 200:
             return code, payload
         try:
@@ -1132,7 +1167,7 @@ def rescue_late_updates(app: App, updates: list[Any]) -> bool:
     PTB's last getUpdates call on stopping (it confirms what was processed) would drop them; a
     server that forgets updates once returned (e.g. an emulator) would then lose them for good.
     """
-    if app.updater is None or app.updater.running or not app.running:
+    if app.updater is None or app.updater.running:
         return False
     data = app.bot_data
     rescued = 0
@@ -1142,7 +1177,13 @@ def rescue_late_updates(app: App, updates: list[Any]) -> bool:
         except Exception:
             log.exception("could not read an update that arrived while stopping")
             continue
-        app.update_queue.put_nowait(update)
+        if update.update_id in data.rescued_ids:
+            continue  # fetched twice: by a cancelled call and by PTB's confirming call
+        data.rescued_ids.add(update.update_id)
+        if app.running:
+            app.update_queue.put_nowait(update)
+        else:
+            data.late.append(update)  # the application has stopped: post_stop answers these
         data.rescued_max = max(data.rescued_max or 0, update.update_id)
         rescued += 1
     log.info("%d update(s) arrived while stopping; answering them before exiting", rescued)
@@ -1161,9 +1202,23 @@ async def confirm_rescued(app: App) -> None:
     data.rescued_max = None
 
 
-async def post_stop(app: App) -> None:
-    """Confirm updates answered while stopping; stop the heartbeat and the knowledge watcher."""
+async def answer_late(app: App) -> None:
+    """Answer updates that a getUpdates call cancelled on stopping brought in after the stop."""
     data = app.bot_data
+    if data.poll_request is not None:
+        await data.poll_request.settle()
+    late, data.late = data.late, []
+    for update in late:
+        try:
+            await app.process_update(update)
+        except Exception:
+            log.exception("could not answer an update that arrived while stopping")
+
+
+async def post_stop(app: App) -> None:
+    """Answer and confirm updates fetched while stopping; stop the heartbeat and the watcher."""
+    data = app.bot_data
+    await answer_late(app)
     await confirm_rescued(app)
     if data.heartbeat is not None:
         data.heartbeat.cancel()
@@ -1228,6 +1283,7 @@ def build_application(
         app.bot_data.holder.engine = engine
     if poll_request is not None:
         poll_request.late_updates = functools.partial(rescue_late_updates, app)
+        app.bot_data.poll_request = poll_request
 
     message = filters.UpdateType.MESSAGE
     admin_users = filters.User(user_id=sorted(settings.admin_ids), allow_empty=False)

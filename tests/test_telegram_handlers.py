@@ -903,3 +903,31 @@ def test_repair_result_fixes_emulator_deviations() -> None:
     assert parsed is not None and parsed.callback_query is not None
     good = {"message_id": 5, "date": 1700000000, "chat": {"id": 1, "type": "private"}}
     assert tg.repair_result("sendMessage", dict(good)) == (good, False)
+
+
+async def test_a_poll_cancelled_on_stopping_still_hands_over_its_updates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PTB cancels the getUpdates call in flight on stopping; what it brings is not dropped."""
+    sent = {"ok": True, "result": [{"update_id": 41, "message": None}]}
+
+    async def slow_server(self: Any, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.05)  # the server has already sent (and forgotten) the updates
+        return 200, json.dumps(sent).encode()
+
+    monkeypatch.setattr(tg.HTTPXRequest, "do_request", slow_server)
+    request = tg.LenientRequest()
+    offered: list[list[Any]] = []
+    request.late_updates = lambda updates: offered.append(updates) or True
+    poll = asyncio.ensure_future(request.do_request("http://x/bot1:t/getUpdates", "POST"))
+    await asyncio.sleep(0.01)
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    assert offered == []
+    await request.settle()
+    assert [[u["update_id"] for u in batch] for batch in offered] == [[41]]
+    # an uncancelled call that the hook takes reaches PTB as "no updates"
+    code, payload = await request.do_request("http://x/bot1:t/getUpdates", "POST")
+    assert code == 200 and json.loads(payload)["result"] == []
+    assert len(offered) == 2
