@@ -78,6 +78,10 @@ class Engine:
         self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
         self.matcher = Matcher(kb, self.lexicon)
         self.sentences = self._index_sentences()
+        # The words that name each fact, analysed once ("ĐV" → đảng viên).
+        self.fact_terms = {
+            f.id: [self.lexicon.analyze(t).folded for t in f.terms] for f in kb.facts.values()
+        }
         self.sentence_postings: dict[str, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             for tok in sentence.words:
@@ -251,8 +255,7 @@ class Engine:
     def _names(self, analysis: Analysis, fact: Fact) -> bool:
         """Whether the question names a fact by one of its terms (as consecutive words)."""
         words = analysis.folded
-        for term in fact.terms:
-            phrase = self.lexicon.analyze(term).folded
+        for phrase in self.fact_terms[fact.id]:
             n = len(phrase)
             if n and any(words[i : i + n] == phrase for i in range(len(words) - n + 1)):
                 return True

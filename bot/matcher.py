@@ -43,8 +43,8 @@ INTENT_MISMATCH = 0.72
 INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
 UNASKED_YEAR = 0.88
-CANDIDATES = 12
-PREFILTER = 40  # cheap first cut by overlap before the F estimate
+CANDIDATES = 8
+PREFILTER = 30  # cheap first cut by overlap before the F estimate
 COMMON_POSTINGS = 150
 FINALISTS = 5
 FUNCTION_WEIGHT = 0.15
@@ -310,9 +310,11 @@ class Matcher:
         # and time; they still count in the scores below.
         bound: dict[int, float] = {}
         tie = self._tiebreak  # a tiny share for shorter phrasings breaks ties in the prefilter
+        unscanned = 0.0
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
             postings = self.postings.get(t.folded, ())
             if rank_ >= 2 and len(postings) > COMMON_POSTINGS:
+                unscanned += t.weight
                 continue
             w = t.weight
             for idx in postings:
@@ -321,13 +323,21 @@ class Matcher:
         if not bound:
             return []
         phrasings = self.phrasings
+        q_folded = {t.folded for t in terms}
 
-        # Pre-rank by an F estimate from the overlap: how much of the question a phrasing holds,
-        # and how much of the phrasing that is (long phrasings hold much, and much else).
+        # Pre-rank by an F estimate: recall as if the common words not scanned all matched,
+        # and the exact share of the phrasing's own words that the question holds.
         def estimate(i: int) -> float:
-            r = bound[i] / total
-            p = min(1.0, bound[i] / phrasings[i].weight_total)
-            return (1 + RECALL_BETA2) * r * p / (RECALL_BETA2 * p + r)
+            p = phrasings[i]
+            r = min(1.0, (bound[i] + unscanned) / total)
+            covered = 0.0
+            for tok, w in p.weights.items():
+                if tok in q_folded:
+                    covered += w
+            prec = covered / p.weight_total if p.weight_total else 0.0
+            if not prec:
+                return 0.0
+            return (1 + RECALL_BETA2) * r * prec / (RECALL_BETA2 * prec + r)
 
         # A cheap first cut by overlap (C-level key), then the F estimate.
         pool = (
@@ -336,7 +346,6 @@ class Matcher:
             else list(bound)
         )
         candidates = heapq.nlargest(CANDIDATES, pool, key=estimate)
-        q_folded = {t.folded for t in terms}
         best_f: dict[str, tuple[float, float, float, int]] = {}
         for idx in candidates:
             p = phrasings[idx]
