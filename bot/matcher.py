@@ -97,6 +97,8 @@ class Matcher:
         self.lexicon = lexicon
         self.phrasings: list[Phrasing] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
+        # Words only the answer holds: they lead to the entry's first phrasing.
+        self.answer_postings: dict[str, list[int]] = defaultdict(list)
         self.entry_intents: dict[str, frozenset[str]] = {}
         self.entry_hidden: dict[str, set[str]] = {}
         # folded word -> the accented forms it has in the entry's phrasings / answer
@@ -134,7 +136,13 @@ class Matcher:
             hidden = self._hidden_tokens(entry)
             self.entry_hidden[entry.id] = hidden - seen
             self.entry_words[entry.id] = {fo: frozenset(f) for fo, f in forms.items()}
-            answer = lexicon.analyze(entry.answer) if entry.answer else None
+            # What the answer says: its text, its quotes and, for a fact, every dated value.
+            said = [entry.answer, *(c.quote for c in entry.citations)]
+            fact = kb.facts.get(entry.fact) if entry.fact else None
+            if fact is not None:
+                said += [f"{v.text} {v.quote}" for v in fact.values]
+            answer_text = " ".join(said)
+            answer = lexicon.analyze(answer_text) if answer_text.strip() else None
             answer_forms: dict[str, set[str]] = defaultdict(set)
             if answer is not None:
                 self.accented_vocabulary.update(answer.tokens)
@@ -171,11 +179,12 @@ class Matcher:
                 )
                 for tok in tokens:
                     self.postings[tok].append(idx)
+            first = len(self.phrasings) - len(entry.all_questions)
             for tok in self.entry_hidden[entry.id]:
-                for idx in range(
-                    len(self.phrasings) - len(entry.all_questions), len(self.phrasings)
-                ):
+                for idx in range(first, len(self.phrasings)):
                     self.postings[tok].append(idx)
+            for tok in self.answer_words[entry.id]:
+                self.answer_postings[tok].append(first)
         # Typo correction (edit distance 1) through single-deletion variants, SymSpell-style:
         # two words within distance 1 share a variant. Frequent words win ties.
         self.vocabulary = sorted(self.idf, key=lambda t: self.idf[t])
@@ -320,6 +329,11 @@ class Matcher:
             for idx in postings:
                 b = bound.get(idx)
                 bound[idx] = (tie[idx] if b is None else b) + w
+            if rank_ < 2 or len(self.answer_postings.get(t.folded, ())) <= COMMON_POSTINGS:
+                w = t.weight * ANSWER_CREDIT
+                for idx in self.answer_postings.get(t.folded, ()):
+                    b = bound.get(idx)
+                    bound[idx] = (tie[idx] if b is None else b) + w
         if not bound:
             return []
         phrasings = self.phrasings
