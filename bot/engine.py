@@ -40,9 +40,9 @@ from bot.results import Citation, Result, Suggestion
 from bot.vntext import nfc_ws
 
 # Calibrated with `python -m bot eval --calibrate` on the dev half of tests/eval.
-ANSWER_AT = 0.76
-CLEAR_AT = 0.64  # ...or at least this, with a clear lead over the next entry:
-CLEAR_MARGIN = 0.20
+ANSWER_AT = 0.82
+CLEAR_AT = 0.73  # ...or at least this, with a clear lead over the next entry:
+CLEAR_MARGIN = 0.15
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97
 SUGGEST_AT = 0.50
