@@ -297,7 +297,7 @@ class Matcher:
         decoded = telex_decode(word)
         if decoded is not None and fold(decoded) in self._vocab_set:
             fixed = fold(decoded)
-        elif len(word) >= 4:
+        elif len(word) >= 3:
             found: set[str] = set()
             for variant in _deletes(word):
                 found.update(self._deletions.get(variant, ()))

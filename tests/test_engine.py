@@ -188,3 +188,17 @@ def test_dated_figure_adds_other_figures_of_the_same_year(engine: Engine) -> Non
     assert asked.status == "answered"
     assert "79.000" in asked.answer and "5.700" in asked.answer
     assert_quotes_verbatim(engine, asked)
+
+
+def test_three_letter_typos_are_corrected(engine: Engine) -> None:
+    terms = engine.matcher.terms(engine.lexicon.analyze("lien chi co quan trung uog"))
+    fixed = {t.corrected_from: t.folded for t in terms if t.corrected_from}
+    assert fixed == {"uog": "uong"}
+
+
+def test_texting_short_forms(engine: Engine) -> None:
+    assert engine.lexicon.analyze("bh").intents == {"WHEN"}
+    result = engine.answer("ĐBK có bn đv j")
+    assert result.status == "answered" and result.entry_id == "so-dang-vien-hien-nay"
+    result = engine.answer("Chủ tịch nc trao huân chương gì cho đảng bộ khối năm 2017")
+    assert result.status == "answered" and "Huân chương Lao động hạng Nhất" in result.answer
