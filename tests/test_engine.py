@@ -202,3 +202,9 @@ def test_texting_short_forms(engine: Engine) -> None:
     assert result.status == "answered" and result.entry_id == "so-dang-vien-hien-nay"
     result = engine.answer("Chủ tịch nc trao huân chương gì cho đảng bộ khối năm 2017")
     assert result.status == "answered" and "Huân chương Lao động hạng Nhất" in result.answer
+
+
+def test_nn_is_nha_nuoc_and_kn_both_readings(engine: Engine) -> None:
+    result = engine.answer("ĐBK được Đảng và NN tặng thưởng những gì?")
+    assert result.status == "answered" and result.entry_id == "cac-phan-thuong"
+    assert engine.answer("KN 75 năm ngày truyền thống").entry_id == "ky-niem-75-nam"
