@@ -735,6 +735,14 @@ async def _admin_message(update: Update, context: Ctx) -> Message | None:
     return message
 
 
+async def _admin_log_view(update: Update, context: Ctx) -> Message | None:
+    """The admin's message, after committing the queued log rows a report must include."""
+    message = await _admin_message(update, context)
+    if message is not None and context.bot_data.log is not None:
+        await context.bot_data.log.flush()
+    return message
+
+
 def _since(context: Ctx, default: int) -> int:
     for arg in context.args or []:
         digits = arg.rstrip("dD")
@@ -745,12 +753,10 @@ def _since(context: Ctx, default: int) -> int:
 
 async def cmd_stats(update: Update, context: Ctx) -> None:
     """/stats [days]: query statistics and a per-day chart (admins only)."""
-    message = await _admin_message(update, context)
+    message = await _admin_log_view(update, context)
     if message is None:
         return
     data = context.bot_data
-    if data.log is not None:
-        await data.log.flush()
     days = _since(context, STATS_DAYS)
     db = data.config.db_path
     report = await logs_report.stats(db, since_days=days)
@@ -809,12 +815,10 @@ async def _send_chart(
 
 async def cmd_unanswered(update: Update, context: Ctx) -> None:
     """/unanswered [days]: unanswered and 👎 questions, clustered (admins only)."""
-    message = await _admin_message(update, context)
+    message = await _admin_log_view(update, context)
     if message is None:
         return
     data = context.bot_data
-    if data.log is not None:
-        await data.log.flush()
     days = _since(context, UNANSWERED_DAYS)
     clusters = await logs_report.unanswered(
         data.config.db_path, since_days=days, limit=UNANSWERED_LIMIT
