@@ -16,6 +16,11 @@ NO_ANSWER = (
     "Xin lỗi, các tài liệu mà mình có chưa chứa thông tin để trả lời câu hỏi này, nên mình "
     "không muốn đoán. Câu hỏi đã được ghi lại để người biên soạn bổ sung."
 )
+OTHER_ORGANISATION = (
+    "Câu hỏi này có vẻ nói về một tổ chức khác. Tài liệu của mình chỉ viết về Đảng bộ Khối các "
+    "cơ quan Trung ương (cùng một bài về một Đảng bộ Khối cấp tỉnh), nên mình không có thông tin "
+    "đáng tin để trả lời. Câu hỏi đã được ghi lại để người biên soạn xem xét."
+)
 NO_ANSWER_SUGGEST = " Bạn có thể tham khảo các câu hỏi gần nhất dưới đây."
 AMBIGUOUS = "Mình chưa chắc bạn muốn hỏi điều gì. Có phải bạn muốn hỏi một trong các câu sau?"
 EMPTY = "Bạn hãy gõ một câu hỏi về lịch sử Đảng bộ Khối các cơ quan Trung ương nhé."

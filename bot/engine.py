@@ -37,12 +37,13 @@ from bot.knowledge import (
 from bot.lexicon import HOW_MANY, WHEN, Analysis, Lexicon
 from bot.matcher import FUNCTION_WEIGHT, Matcher, QueryTerm, Scored, source_vocabulary
 from bot.results import Citation, Result, Suggestion
+from bot.subjects import other_organisation
 from bot.vntext import nfc_ws
 
 # Calibrated with `python -m bot eval --calibrate` on the dev half of tests/eval.
-ANSWER_AT = 0.82
-CLEAR_AT = 0.73  # ...or at least this, with a clear lead over the next entry:
-CLEAR_MARGIN = 0.15
+ANSWER_AT = 0.80
+CLEAR_AT = 0.71  # ...or at least this, with a clear lead over the next entry:
+CLEAR_MARGIN = 0.06
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97
 SUGGEST_AT = 0.50
@@ -187,6 +188,18 @@ class Engine:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
         ranked = self.matcher.rank(analysis)
         best = ranked[0] if ranked else None
+        if best is not None and self._about_another_organisation(analysis, best.entry_id):
+            return Result(
+                question,
+                "no_answer",
+                compose.OTHER_ORGANISATION + compose.NO_ANSWER_SUGGEST,
+                score=best.score,
+                suggestions=tuple(
+                    Suggestion(s.entry_id, self.kb.entries[s.entry_id].question, round(s.score, 4))
+                    for s in ranked[:3]
+                ),
+                normalized=norm,
+            )
         if best is not None and self.confident(ranked):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
@@ -232,6 +245,19 @@ class Engine:
             suggestions=closest,
             normalized=norm,
         )
+
+    def _about_another_organisation(self, analysis: Analysis, entry_id: str) -> bool:
+        """The question names another organisation ("Đảng bộ Quân đội", "Công đoàn Việt Nam")
+        that the best entry does not speak of: the documents cannot answer it."""
+        found = other_organisation(analysis.folded)
+        if found is None:
+            return False
+        mass, name = found
+        if not mass:
+            return True
+        m = self.matcher
+        said = set(m.entry_words[entry_id]) | set(m.answer_words[entry_id])
+        return not set(name) <= said
 
     def _multi_figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
         """A count question naming two or more figures ("bao nhiêu đảng viên và bao nhiêu chi

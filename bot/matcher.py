@@ -43,6 +43,7 @@ INTENT_MISMATCH = 0.72
 INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
 UNASKED_YEAR = 0.88
+UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a provincial entry
 CANDIDATES = 8
 PREFILTER = 30  # cheap first cut by overlap before the F estimate
 COMMON_POSTINGS = 150
@@ -104,6 +105,7 @@ class Matcher:
         # folded word -> the accented forms it has in the entry's phrasings / answer
         self.entry_words: dict[str, dict[str, frozenset[str]]] = {}
         self.dated = {e.id for e in kb.entries.values() if e.as_of}
+        self.provincial = {e.id for e in kb.entries.values() if e.scope == "provincial"}
         self.answer_words: dict[str, dict[str, frozenset[str]]] = {}
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
@@ -153,6 +155,14 @@ class Matcher:
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
+        # A function word typed without marks ("nua") is still one, unless its bare form is
+        # also a content word here ("thi": thì, but also thi đua).
+        readings: dict[str, set[str]] = defaultdict(set)
+        for word in self.accented_vocabulary:
+            readings[fold(word)].add(word)
+        self.function_folded = frozenset(
+            fold(w) for w in FUNCTION_WORDS if readings[fold(w)] <= FUNCTION_WORDS
+        )
         n = max(len(kb.entries), 1)
         self.idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
         self.idf_accented = {tok: math.log(1 + n / c) for tok, c in df_accented.items()}
@@ -235,7 +245,7 @@ class Matcher:
         for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked, strict=True):
             if fo in out:
                 continue
-            if acc in FUNCTION_WORDS:
+            if acc in FUNCTION_WORDS or (not marked and fo in self.function_folded):
                 term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
             elif fo[:1].isdigit():
                 term = QueryTerm(fo, acc, marked, self.weight(fo))
@@ -380,6 +390,9 @@ class Matcher:
         q_intents = analysis.intents & STRONG_INTENTS
         q_numbers = {t.folded for t in terms if t.folded[:1].isdigit()}
         q_years = {n for n in q_numbers if _is_year(n)}
+        # "Đảng bộ Khối ..." without "tỉnh" means the central bloc, unless a number the
+        # question gives (a decision's, a figure) is the provincial entry's own.
+        central_bloc = "khoi" in q_folded and not q_folded & _PROVINCE_WORDS
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
             p = phrasings[idx]
@@ -394,6 +407,12 @@ class Matcher:
                 factor *= NUMBER_CONFLICT
             elif not q_years and entry_id in self.dated and any(_is_year(t) for t in p.tokens):
                 factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
+            if (
+                central_bloc
+                and entry_id in self.provincial
+                and not any(n in p.tokens and not _is_year(n) for n in q_numbers)
+            ):
+                factor *= UNASKED_PROVINCE
             score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
             scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
             if explain:
@@ -472,8 +491,11 @@ def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> floa
     return tier
 
 
+_PROVINCE_WORDS = frozenset({"tinh", "dia", "phuong"})  # tỉnh, cấp tỉnh, địa phương
+
+
 def _is_year(token: str) -> bool:
-    return len(token) == 4 and token.isdigit() and token[:2] in {"19", "20"}
+    return len(token) == 4 and token.isdigit() and "1900" <= token <= "2039"
 
 
 def _deletes(word: str) -> set[str]:

@@ -208,3 +208,49 @@ def test_nn_is_nha_nuoc_and_kn_both_readings(engine: Engine) -> None:
     result = engine.answer("ĐBK được Đảng và NN tặng thưởng những gì?")
     assert result.status == "answered" and result.entry_id == "cac-phan-thuong"
     assert engine.answer("KN 75 năm ngày truyền thống").entry_id == "ky-niem-75-nam"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Đảng bộ thành phố Hà Nội được thành lập năm nào?",
+        "Dang bo Quan doi hien co bao nhieu dang vien?",
+        "Đoàn Thanh niên Khối các cơ quan Trung ương",
+        "Quân ủy TW có bao nhiêu ủy viên?",
+    ],
+)
+def test_another_organisation_gets_an_honest_no(engine: Engine, question: str) -> None:
+    result = ask(engine, question)
+    assert result.status == "no_answer"
+    assert "tổ chức khác" in result.answer
+    assert result.suggestions  # the closest entries are still offered
+
+
+def test_the_bloc_under_hanoi_is_still_answered(engine: Engine) -> None:
+    result = ask(engine, "Đảng bộ Khối trực thuộc Đảng bộ thành phố Hà Nội từ khi nào?")
+    assert result.status == "answered"
+    assert result.entry_id == "truc-thuoc-ha-noi"
+
+
+def test_provincial_entry_scores_lower_when_the_question_names_only_the_bloc(
+    engine: Engine,
+) -> None:
+    def top(question: str) -> tuple[str, float]:
+        ranked = engine.matcher.rank(engine.lexicon.analyze(question))
+        return ranked[0].entry_id, ranked[0].score
+
+    provincial = top("Đảng bộ Khối tỉnh rà soát quy hoạch cán bộ cho những nhiệm kỳ nào?")
+    central = top("Đảng bộ Khối rà soát quy hoạch cán bộ cho những nhiệm kỳ nào?")
+    assert provincial[0] == central[0] == "khoi-tinh-quy-hoach-can-bo"
+    assert central[1] < provincial[1] * 0.9
+
+
+def test_particles_typed_without_marks_weigh_like_function_words(engine: Engine) -> None:
+    from bot.matcher import FUNCTION_WEIGHT
+
+    terms = {
+        t.folded: t.weight
+        for t in engine.matcher.terms(engine.lexicon.analyze("con phuong cham nao nua thi"))
+    }
+    assert terms["nua"] == FUNCTION_WEIGHT  # only "nữa" reads so
+    assert terms["thi"] > FUNCTION_WEIGHT  # "thì", but also "thi đua"

@@ -1,0 +1,103 @@
+"""Which organisation a question is about. Pure, no I/O.
+
+The knowledge base is about one organisation, Đảng bộ Khối các cơ quan Trung ương (and, in one
+source, a provincial bloc). Many organisations share its words: "Đảng bộ thành phố Hà Nội",
+"Đảng ủy Công an Trung ương", "Đảng ủy Khối Doanh nghiệp Trung ương", "Đoàn Thanh niên Khối
+các cơ quan Trung ương". A question about one of them overlaps an entry almost word for word,
+yet its answer is not in the documents. These rules spot such a question from its folded
+content words (after abbreviations are expanded), so the engine can decline it.
+"""
+
+from __future__ import annotations
+
+Phrase = tuple[str, ...]
+
+# A party committee's name starts with one of these...
+_COMMITTEE_HEADS: tuple[Phrase, ...] = (("dang", "bo"), ("dang", "uy"))
+# ...and another organisation's committee continues with one of these.
+_OTHER_COMMITTEE_NAMES: tuple[Phrase, ...] = (
+    ("thanh", "pho"),
+    ("tp",),
+    ("ha", "noi"),
+    ("tinh",),
+    ("huyen",),
+    ("phuong",),
+    ("bo",),  # Đảng bộ Bộ Ngoại giao
+    ("cong", "an"),
+    ("quan", "doi"),
+    ("quan", "su"),
+    ("bien", "phong"),
+    ("chinh", "phu"),
+    ("quoc", "hoi"),
+    ("ngoai", "nuoc"),
+    ("doanh", "nghiep"),
+    ("tap", "doan"),
+    ("tong", "cong", "ty"),
+    ("ngan", "hang"),
+    ("truong",),
+    ("cac", "co", "quan", "dang"),
+    ("co", "quan", "dang"),
+)
+# Committees that are never the bloc, whatever follows.
+_OTHER_COMMITTEES: tuple[Phrase, ...] = (("quan", "uy"), ("thanh", "uy"), ("tinh", "uy"))
+# Blocs other than ours ("Đảng ủy Khối Doanh nghiệp Trung ương").
+_OTHER_BLOCS: tuple[Phrase, ...] = (("khoi", "doanh", "nghiep"),)
+# Mass organisations: a question about one of them that never names a party committee.
+_MASS_ORGANISATIONS: tuple[Phrase, ...] = (
+    ("doan", "thanh", "nien"),
+    ("thanh", "nien", "cong", "san"),
+    ("cong", "doan"),
+    ("hoi", "lien", "hiep", "phu", "nu"),
+    ("hoi", "phu", "nu"),
+    ("hoi", "nong", "dan"),
+    ("hoi", "cuu", "chien", "binh"),
+    ("cuu", "chien", "binh"),
+    ("mat", "tran", "to", "quoc"),
+)
+# Words that name our bloc or its forerunner.
+_OURS: tuple[Phrase, ...] = (("khoi",), ("lien", "chi"))
+_PARTY: tuple[Phrase, ...] = (("dang", "bo"), ("dang", "uy"), ("lien", "chi"), ("chi", "bo"))
+
+
+def _find(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
+    """Index of the first occurrence of a phrase at or after ``start``, or -1."""
+    n = len(phrase)
+    for i in range(start, len(words) - n + 1):
+        if tuple(words[i : i + n]) == phrase:
+            return i
+    return -1
+
+
+def _has(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    return any(_find(words, p) >= 0 for p in phrases)
+
+
+def other_organisation(words: list[str]) -> tuple[bool, tuple[str, ...]] | None:
+    """Another organisation the question is about, as (is a mass organisation, folded name).
+
+    ``words`` are the question's folded content words in order. A question that also names
+    the bloc ("Đảng bộ Khối trực thuộc Đảng bộ thành phố Hà Nội từ khi nào?") is about ours.
+    A mass organisation may still figure in an entry (the bloc's Youth Union in a plan), so
+    the caller checks that one against the entry it would answer with.
+    """
+    for phrase in _OTHER_BLOCS:
+        if _find(words, phrase) >= 0:
+            return False, phrase
+    if not _has(words, _PARTY):
+        for phrase in _MASS_ORGANISATIONS:
+            if _find(words, phrase) >= 0:
+                return True, phrase
+    if _has(words, _OURS):
+        return None
+    for phrase in _OTHER_COMMITTEES:
+        if _find(words, phrase) >= 0:
+            return False, phrase
+    for head in _COMMITTEE_HEADS:
+        i = _find(words, head)
+        while i >= 0:
+            after = i + len(head)
+            for name in _OTHER_COMMITTEE_NAMES:
+                if tuple(words[after : after + len(name)]) == name:
+                    return False, (*head, *name)
+            i = _find(words, head, i + 1)
+    return None
