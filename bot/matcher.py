@@ -442,11 +442,15 @@ class Matcher:
         return got
 
     def _numbers_conflict(self, p: Phrasing, q_numbers: set[str]) -> bool:
-        """The question names a number the phrasing lacks, and the phrasing names another one
+        """The question names a number the entry lacks, and the phrasing names another one
         (75 years vs 70 years, QĐ 47 vs QĐ 40): most likely a different fact."""
         hidden = self.entry_hidden[p.entry_id]
+        siblings = self.entry_words[p.entry_id]
         lacks = any(
-            n not in p.tokens and n not in hidden and not self._year_input(p.entry_id, n)
+            n not in p.tokens
+            and n not in hidden
+            and n not in siblings  # another phrasing of the entry gives it
+            and not self._year_input(p.entry_id, n)
             for n in q_numbers
         )
         return lacks and any(tok[:1].isdigit() and tok not in q_numbers for tok in p.tokens)

@@ -61,6 +61,8 @@ _PARTY: tuple[Phrase, ...] = (("dang", "bo"), ("dang", "uy"), ("lien", "chi"), (
 
 def _find(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
     """Index of the first occurrence of a phrase at or after ``start``, or -1."""
+    if phrase[0] not in words:
+        return -1
     n = len(phrase)
     for i in range(start, len(words) - n + 1):
         if tuple(words[i : i + n]) == phrase:

@@ -254,3 +254,17 @@ def test_particles_typed_without_marks_weigh_like_function_words(engine: Engine)
     }
     assert terms["nua"] == FUNCTION_WEIGHT  # only "nữa" reads so
     assert terms["thi"] > FUNCTION_WEIGHT  # "thì", but also "thi đua"
+
+
+def test_a_number_given_by_another_phrasing_of_the_entry_is_no_conflict(engine: Engine) -> None:
+    # "75 năm" is in other phrasings of the affiliated committees' entry, whose best phrasing
+    # names Kế hoạch 95: the two numbers are the same plan, not two different facts.
+    question = "Các đảng ủy trực thuộc có trách nhiệm gì trong việc thực hiện kế hoạch 75 năm?"
+    ranked = engine.matcher.rank(engine.lexicon.analyze(question))
+    scored = {s.entry_id: s for s in ranked}
+    assert scored["kh95-dang-uy-truc-thuoc"].intent_factor == 1.0
+    # ...while 70 against 75 still tells the two lesson lists apart.
+    lessons = engine.matcher.rank(engine.lexicon.analyze("bài học kinh nghiệm 75 năm"))
+    assert lessons[0].entry_id == "bai-hoc-75-nam"
+    conflict = {s.entry_id: s for s in lessons}
+    assert conflict.get("bai-hoc-70-nam") is None or conflict["bai-hoc-70-nam"].score < 0.7
