@@ -44,6 +44,7 @@ from bot.vntext import nfc_ws
 ANSWER_AT = 0.78
 CLEAR_AT = 0.66  # ...or at least this, with a clear lead over the next entry:
 CLEAR_MARGIN = 0.06
+CLEAR_PRECISION = 0.35  # ...and covering over a third of the entry's phrasing
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97
 SUGGEST_AT = 0.50
@@ -289,11 +290,14 @@ class Engine:
 
     def confident(self, ranked: list[Scored]) -> bool:
         """Answer when the best entry scores high and is not a close call with the next one,
-        or scores fairly high with a clear lead."""
+        or scores fairly high with a clear lead and is not a bare keyword ("nghị quyết")
+        that covers a small part of the phrasing."""
         top = ranked[0].score
         lead = top - (ranked[1].score if len(ranked) > 1 else 0.0)
         return (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT)) or (
-            top >= self.clear_at and lead >= self.clear_margin
+            top >= self.clear_at
+            and lead >= self.clear_margin
+            and ranked[0].precision >= CLEAR_PRECISION
         )
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:

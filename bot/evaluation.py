@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine import SURE_AT, Engine
+from bot.engine import CLEAR_PRECISION, SURE_AT, Engine
 from bot.results import Result
 from bot.vntext import fold, nfc_ws
 
@@ -239,6 +239,7 @@ class _Outcomes:
     item: Item
     top: float
     runner_up: float
+    precision: float  # of the best entry's phrasing
     answered: tuple[bool, bool]  # (correct, confidently wrong) when confident
     suggested: tuple[bool, bool]  # in the grey zone
     fallback: tuple[bool, bool]  # below it: passage or no answer
@@ -261,7 +262,8 @@ def _outcomes(engine: Engine, items: list[Item], split: str) -> list[_Outcomes]:
                     engine.answer_at = engine.clear_at = answer_at
                     engine.suggest_at = suggest_at
                     replies.append(judge(item, engine.answer(q, today=TODAY)))
-                out.append(_Outcomes(item, top, second, *replies))
+                precision = ranked[0].precision if ranked else 0.0
+                out.append(_Outcomes(item, top, second, precision, *replies))
     finally:
         engine.answer_at, engine.clear_at, engine.suggest_at = saved
     return out
@@ -286,7 +288,9 @@ def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, f
                         lead = o.top - o.runner_up
                         confident = (
                             o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT)
-                        ) or (o.top >= clear_at and lead >= margin)
+                        ) or (
+                            o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION
+                        )
                         if confident:
                             reply = o.answered
                         elif o.top >= suggest_at:

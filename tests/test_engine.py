@@ -268,3 +268,11 @@ def test_a_number_given_by_another_phrasing_of_the_entry_is_no_conflict(engine: 
     assert lessons[0].entry_id == "bai-hoc-75-nam"
     conflict = {s.entry_id: s for s in lessons}
     assert conflict.get("bai-hoc-70-nam") is None or conflict["bai-hoc-70-nam"].score < 0.7
+
+
+def test_a_bare_keyword_gets_suggestions_not_a_guess(engine: Engine) -> None:
+    # "nghị quyết" is a small part of many phrasings: a lead over the next entry is no
+    # reason to pick one of them.
+    result = ask(engine, "nghị quyết")
+    assert result.status == "ambiguous"
+    assert 2 <= len(result.suggestions) <= 4
