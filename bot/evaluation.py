@@ -33,6 +33,8 @@ TODAY = date(2026, 11, 23)  # fixed clock: computed answers are reproducible
 MIN_ABSTENTION = 0.93  # calibration targets, stricter than the release bar (90%, 3%)
 MAX_WRONG = 0.02
 CLEAR_SPAN = 0.12
+NEAR_BEST = 0.01  # ...and among those within this of the best accuracy, the most cautious
+SAFETY_STEP = 0.04  # a calibrated setting must stay within the targets this much lower
 VARIANTS = ("base", "nfd", "old_tone", "caps", "no_marks", "filler")
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 
@@ -245,12 +247,12 @@ class _Outcomes:
     fallback: tuple[bool, bool]  # below it: passage or no answer
 
 
-def _outcomes(engine: Engine, items: list[Item], split: str) -> list[_Outcomes]:
+def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outcomes]:
     saved = (engine.answer_at, engine.clear_at, engine.suggest_at)
     out: list[_Outcomes] = []
     try:
         for item in items:
-            if item.split != split:
+            if item.split not in splits:
                 continue
             for name in VARIANTS:
                 q = variant(item.q, name)
@@ -269,49 +271,72 @@ def _outcomes(engine: Engine, items: list[Item], split: str) -> list[_Outcomes]:
     return out
 
 
-def calibrate(engine: Engine, items: list[Item]) -> tuple[float, float, float, float, float]:
-    """Pick thresholds on the dev split: best accuracy + abstention, < 2% confidently wrong.
+def _replay(
+    outcomes: list[_Outcomes], settings: tuple[float, float, float, float, float]
+) -> tuple[float, float, float]:
+    """(accuracy, abstention, confidently-wrong rate) of one threshold setting."""
+    answer_at, min_lead, clear_at, margin, suggest_at = settings
+    tally = {"in_scope": Tally(), "negative": Tally()}
+    for o in outcomes:
+        lead = o.top - o.runner_up
+        confident = (o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT)) or (
+            o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION
+        )
+        if confident:
+            reply = o.answered
+        elif o.top >= suggest_at:
+            reply = o.suggested
+        else:
+            reply = o.fallback
+        tally[o.item.kind].add(*reply)
+    ins, neg = tally["in_scope"], tally["negative"]
+    if not ins.n or not neg.n:
+        raise ValueError("calibration needs in-scope and negative questions in the dev split")
+    wrong = (ins.wrong + neg.wrong) / (ins.n + neg.n)
+    return ins.correct / ins.n, neg.correct / neg.n, wrong
+
+
+def calibrate(
+    engine: Engine, items: list[Item], splits: frozenset[str] = frozenset({"dev"})
+) -> tuple[float, float, float, float, float]:
+    """Pick thresholds on the given splits (dev by default): the most in-scope answers while
+    abstention and confident errors keep a margin over the release bar, even with every threshold
+    ``SAFETY_STEP`` lower (a setting at the very edge of what dev allows does not carry over
+    to new questions). When no setting qualifies, balance the three.
 
     Each question is ranked once; the thresholds are then replayed over the recorded scores.
     """
-    outcomes = _outcomes(engine, items, "dev")
+    outcomes = _outcomes(engine, items, set(splits))
+
+    def feasible(abstention: float, wrong: float) -> bool:
+        return abstention >= MIN_ABSTENTION and wrong <= MAX_WRONG
+
     best: tuple[float, tuple[float, float, float, float, float]] | None = None
+    qualified: list[tuple[float, tuple[float, float, float, float, float]]] = []
     for answer_at in [x / 100 for x in range(56, 90, 2)]:
         for min_lead in (0.0, 0.02, 0.04, 0.06):
             # The lead rule is for fairly high scores: at most CLEAR_SPAN below answer_at.
             low = round(answer_at * 100 - CLEAR_SPAN * 100)
             for clear_at in [x / 100 for x in range(low, int(answer_at * 100) + 1, 3)]:
                 for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
-                    suggest_at = min(clear_at, 0.5)
-                    tally = {"in_scope": Tally(), "negative": Tally()}
-                    for o in outcomes:
-                        lead = o.top - o.runner_up
-                        confident = (
-                            o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT)
-                        ) or (
-                            o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION
-                        )
-                        if confident:
-                            reply = o.answered
-                        elif o.top >= suggest_at:
-                            reply = o.suggested
-                        else:
-                            reply = o.fallback
-                        tally[o.item.kind].add(*reply)
-                    ins, neg = tally["in_scope"], tally["negative"]
-                    if not ins.n or not neg.n:
-                        continue
-                    wrong = (ins.wrong + neg.wrong) / (ins.n + neg.n)
-                    # The release bar with a safety margin: abstain on negatives and keep
-                    # confident errors rare; among settings that do, answer as many questions
-                    # as possible. When none does, balance the three.
-                    feasible = neg.correct / neg.n >= MIN_ABSTENTION and wrong <= MAX_WRONG
-                    balance = ins.correct / ins.n + neg.correct / neg.n - 3 * wrong
-                    objective = (2.0 + ins.correct / ins.n) if feasible else balance
+                    settings = (answer_at, min_lead, clear_at, margin, min(clear_at, 0.5))
+                    accuracy, abstention, wrong = _replay(outcomes, settings)
+                    lower = (answer_at - SAFETY_STEP, min_lead, clear_at - SAFETY_STEP, margin)
+                    _, abstention_low, wrong_low = _replay(outcomes, (*lower, min(lower[2], 0.5)))
+                    if feasible(abstention, wrong) and feasible(abstention_low, wrong_low):
+                        objective = 2.0 + accuracy
+                        qualified.append((accuracy, settings))
+                    else:
+                        objective = accuracy + abstention - 3 * wrong
                     if best is None or objective > best[0]:
-                        best = (objective, (answer_at, min_lead, clear_at, margin, suggest_at))
-    if best is None:
-        raise ValueError("calibration needs in-scope and negative questions in the dev split")
+                        best = (objective, settings)
+    assert best is not None
+    if qualified:
+        # Among settings within NEAR_BEST of the best accuracy, the most cautious one: the
+        # highest thresholds, then the widest lead.
+        top = max(a for a, _ in qualified)
+        near = [st for a, st in qualified if a >= top - NEAR_BEST]
+        best = (top, max(near, key=lambda st: (st[0], st[2], st[3], st[1])))
     (
         engine.answer_at,
         engine.min_lead,
@@ -329,7 +354,7 @@ def run_eval(
     verbose: bool = False,
     do_calibrate: bool = False,
 ) -> int:
-    """Print the evaluation report; with calibration, tune on dev and report on test."""
+    """Print the evaluation report; with calibration, cross-fit (see ``_cross_fit``)."""
     items = load_items(path)
     if not items:
         print(f"no evaluation questions found in {path}")
@@ -340,13 +365,7 @@ def run_eval(
         f"{sum(i.kind == 'negative' for i in items)} negative)"
     )
     if do_calibrate:
-        answer_at, min_lead, clear_at, margin, suggest_at = calibrate(engine, items)
-        print(
-            f"calibrated on dev: answer ≥ {answer_at:.2f} leading by {min_lead:.2f}, or ≥ "
-            f"{clear_at:.2f} leading by {margin:.2f}; suggest ≥ {suggest_at:.2f}. "
-            "Reporting on test:"
-        )
-        split = "test"
+        return _cross_fit(engine, items)
     splits = {"dev", "test"} if split == "all" else {split}
     tallies, cites, failures = evaluate(engine, items, splits)
     _print_report(
@@ -363,4 +382,28 @@ def run_eval(
                 f"  [{item.kind}/{item.style}/{name}] {item.q!r} -> {result.status} {got} "
                 f"({result.score:.2f})"
             )
+    return 0
+
+
+def _thresholds(settings: tuple[float, float, float, float, float]) -> str:
+    answer_at, min_lead, clear_at, margin, suggest_at = settings
+    return (
+        f"answer ≥ {answer_at:.2f} leading by {min_lead:.2f}, or ≥ {clear_at:.2f} leading by "
+        f"{margin:.2f}; suggest ≥ {suggest_at:.2f}"
+    )
+
+
+def _cross_fit(engine: Engine, items: list[Item]) -> int:
+    """Two-fold calibration: tune on dev and report on test, then tune on test and report on
+    dev, so every reported figure comes from questions the thresholds never saw. The
+    thresholds to ship are then tuned on both halves and printed last; the engine keeps them.
+    """
+    for tune, report in (("dev", "test"), ("test", "dev")):
+        settings = calibrate(engine, items, frozenset({tune}))
+        tallies, cites, _ = evaluate(engine, items, {report})
+        _print_report(
+            tallies, cites, f"tuned on {tune} ({_thresholds(settings)}), reported on {report}"
+        )
+    settings = calibrate(engine, items, frozenset({"dev", "test"}))
+    print(f"\ntuned on both halves, for bot/engine.py: {_thresholds(settings)}")
     return 0

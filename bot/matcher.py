@@ -23,12 +23,14 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import Entry, KnowledgeBase
 from bot.lexicon import FUNCTION_WORDS, STRONG_INTENTS, Analysis, Lexicon
+from bot.subjects import units
 from bot.vntext import fold, telex_decode
 
 FOLDED_ONLY_CREDIT = 0.4  # typed with marks, matched only without them (quân ≠ quan)
@@ -42,6 +44,7 @@ FUZZ_WEIGHT = 0.15
 INTENT_MISMATCH = 0.72
 INTENT_MISSING = 0.92
 NUMBER_CONFLICT = 0.7
+UNIT_CONFLICT = 0.7  # "ngành Tuyên giáo" asked, the entry is about "ngành Tổ chức"
 UNASKED_YEAR = 0.88
 UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a provincial entry
 CANDIDATES = 8
@@ -107,6 +110,7 @@ class Matcher:
         self.dated = {e.id for e in kb.entries.values() if e.as_of}
         self.provincial = {e.id for e in kb.entries.values() if e.scope == "provincial"}
         self.answer_words: dict[str, dict[str, frozenset[str]]] = {}
+        self.entry_units: dict[str, frozenset[str]] = {}  # departments the entry speaks of
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
         self.year_inputs: dict[str, int] = {
@@ -152,6 +156,9 @@ class Matcher:
                     if fo not in seen and fo not in hidden:
                         answer_forms[fo].add(acc)
             self.answer_words[entry.id] = {fo: frozenset(f) for fo, f in answer_forms.items()}
+            self.entry_units[entry.id] = frozenset().union(
+                *(units(a.folded) for a in analyses), units(answer.folded) if answer else ()
+            )
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
@@ -195,6 +202,14 @@ class Matcher:
                     self.postings[tok].append(idx)
             for tok in self.answer_words[entry.id]:
                 self.answer_postings[tok].append(first)
+        # Adjacent words of the phrasings and the sources: the context a correction must fit.
+        self.pairs: set[tuple[str, str]] = set()
+        for analyses in self.analyses.values():
+            for a in analyses:
+                self.pairs.update(pairwise(a.folded))
+        for source in kb.sources.values():
+            body = lexicon.analyze(source.body).folded
+            self.pairs.update(pairwise(body))
         # Typo correction (edit distance 1) through single-deletion variants, SymSpell-style:
         # two words within distance 1 share a variant. Frequent words win ties.
         self.vocabulary = sorted(self.idf, key=lambda t: self.idf[t])
@@ -242,10 +257,16 @@ class Matcher:
         though "quan" is everywhere); one typed without marks by its folded form.
         """
         out: dict[str, QueryTerm] = {}
-        for acc, fo, marked in zip(analysis.tokens, analysis.folded, analysis.marked, strict=True):
+        words = analysis.folded
+        # In a question typed with marks, a bare word is as typed ("trong" is not "trọng");
+        # in one typed without any, it is a function word only when it cannot be anything else.
+        typed_with_marks = any(analysis.marked)
+        for i, (acc, fo, marked) in enumerate(
+            zip(analysis.tokens, words, analysis.marked, strict=True)
+        ):
             if fo in out:
                 continue
-            if acc in FUNCTION_WORDS or (not marked and fo in self.function_folded):
+            if (acc in FUNCTION_WORDS and typed_with_marks) or fo in self.function_folded:
                 term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
             elif fo[:1].isdigit():
                 term = QueryTerm(fo, acc, marked, self.weight(fo))
@@ -257,8 +278,22 @@ class Matcher:
                     fixed = self._correct(fo)
                     if fixed is not None:
                         term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
+            if term.weight > FUNCTION_WEIGHT and not fo[:1].isdigit():
+                term = self._in_context(term, fo, words[i - 1] if i else "", words[i + 1 : i + 2])
             out.setdefault(term.folded, term)
         return list(out.values())
+
+    def _in_context(self, term: QueryTerm, typed: str, before: str, after: list[str]) -> QueryTerm:
+        """A word that fits neither neighbour, while a regional spelling of it does ("tuyên
+        chuyền" → "tuyên truyền"), is that spelling: accents mix up ch/tr and gi/d/r."""
+        nxt = after[0] if after else ""
+        pairs = self.pairs
+        if (before, term.folded) in pairs or (term.folded, nxt) in pairs:
+            return term
+        for v in _regional_spellings(typed):
+            if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
+                return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)
+        return term
 
     def _marked_term(self, acc: str, fo: str) -> QueryTerm:
         if acc in self.idf_accented:
@@ -393,6 +428,7 @@ class Matcher:
         # "Đảng bộ Khối ..." without "tỉnh" means the central bloc, unless a number the
         # question gives (a decision's, a figure) is the provincial entry's own.
         central_bloc = "khoi" in q_folded and not q_folded & _PROVINCE_WORDS
+        q_units = units(analysis.folded)
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
             p = phrasings[idx]
@@ -407,6 +443,9 @@ class Matcher:
                 factor *= NUMBER_CONFLICT
             elif not q_years and entry_id in self.dated and any(_is_year(t) for t in p.tokens):
                 factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
+            entry_units = self.entry_units[entry_id]
+            if q_units and entry_units and not q_units <= entry_units:
+                factor *= UNIT_CONFLICT
             if (
                 central_bloc
                 and entry_id in self.provincial
@@ -500,6 +539,22 @@ _PROVINCE_WORDS = frozenset({"tinh", "dia", "phuong"})  # tỉnh, cấp tỉnh, 
 
 def _is_year(token: str) -> bool:
     return len(token) == 4 and token.isdigit() and "1900" <= token <= "2039"
+
+
+# Initial consonants that sound alike in some accents and are two letters apart in writing.
+_REGIONAL_INITIALS = (
+    ("ch", "tr"),
+    ("tr", "ch"),
+    ("gi", "d"),
+    ("d", "gi"),
+    ("gi", "r"),
+    ("r", "gi"),
+)
+
+
+def _regional_spellings(word: str) -> list[str]:
+    """The word with a commonly confused initial consonant swapped (chuyền → truyền)."""
+    return [new + word[len(old) :] for old, new in _REGIONAL_INITIALS if word.startswith(old)]
 
 
 def _deletes(word: str) -> set[str]:

@@ -10,6 +10,8 @@ content words (after abbreviations are expanded), so the engine can decline it.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 Phrase = tuple[str, ...]
 
 # A party committee's name starts with one of these...
@@ -103,3 +105,28 @@ def other_organisation(words: list[str]) -> tuple[bool, tuple[str, ...]] | None:
                     return False, (*head, *name)
             i = _find(words, head, i + 1)
     return None
+
+
+# Departments and branches of the Party, by the word after "Ban" / "ngành" (folded): the
+# second word tells Ban Tổ chức from Ban Tuyên giáo and ngành Tổ chức from ngành Kiểm tra.
+_UNIT_HEADS = frozenset({"ban", "nganh"})
+_UNIT_NAMES: dict[str, str] = {
+    "to": "tổ chức",
+    "tuyen": "tuyên giáo",
+    "kiem": "kiểm tra",
+    "dan": "dân vận",
+    "noi": "nội chính",
+    "kinh": "kinh tế",
+    "doi": "đối ngoại",
+    "thuong": "thường vụ",
+    "bi": "bí thư",
+    "chap": "chấp hành",
+    "can": "cán sự",
+}
+
+
+def units(words: list[str]) -> frozenset[str]:
+    """The Party departments or branches named ("Ban Tuyên giáo", "ngành Tổ chức"), by name."""
+    return frozenset(
+        _UNIT_NAMES[b] for a, b in pairwise(words) if a in _UNIT_HEADS and b in _UNIT_NAMES
+    )

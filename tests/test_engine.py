@@ -276,3 +276,28 @@ def test_a_bare_keyword_gets_suggestions_not_a_guess(engine: Engine) -> None:
     result = ask(engine, "nghị quyết")
     assert result.status == "ambiguous"
     assert 2 <= len(result.suggestions) <= 4
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Đảng bộ Khối có những chuyền thống nào?", "dang bo khoi co nhung chuyen thong nao"],
+)
+def test_regional_spelling_is_read_in_context(engine: Engine, question: str) -> None:
+    # "chuyền"/"chuyen" fits neither neighbour; "truyền thống" does (ch/tr sound alike).
+    terms = engine.matcher.terms(engine.lexicon.analyze(question))
+    assert "truyen" in {t.folded for t in terms}
+    assert ask(engine, question).entry_id == "truyen-thong-tot-dep"
+
+
+def test_a_real_word_that_fits_its_neighbours_is_left_alone(engine: Engine) -> None:
+    terms = engine.matcher.terms(engine.lexicon.analyze("chuyen sinh hoat dang khoi tinh"))
+    assert "chuyen" in {t.folded for t in terms} and "truyen" not in {t.folded for t in terms}
+
+
+def test_another_department_is_a_conflict(engine: Engine) -> None:
+    ranked = engine.matcher.rank(engine.lexicon.analyze("ngày truyền thống ngành tuyên giáo"))
+    scored = {s.entry_id: s for s in ranked}
+    own = engine.matcher.rank(engine.lexicon.analyze("ngày truyền thống ngành tổ chức"))
+    entry = "khoi-tinh-ngay-truyen-thong-nganh-to-chuc"
+    assert own[0].entry_id == entry and own[0].intent_factor == 1.0
+    assert entry not in scored or scored[entry].intent_factor < 1.0

@@ -22,7 +22,7 @@ from bot.evaluation import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_SCOPE_FLOOR = 0.70
+IN_SCOPE_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,29 @@ def test_quote_verifier_flags_an_invented_quote() -> None:
     verifier = QuoteVerifier(engine)
     fake = Result("q", "answered", "a", (Citation("phong-van-70-nam", "t", "d", "không có"),))
     assert verifier.verified(fake) == (0, 1)
+
+
+def test_calibration_keeps_a_safety_step_from_the_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negatives score 0.68 and a few in-scope questions 0.71: answering from 0.70 meets the
+    targets on these questions, but 0.04 lower it would not, so calibration settles above
+    0.71 and gives up those few (at the most cautious setting that answers the rest)."""
+    from bot import evaluation as ev
+
+    def outcome(kind: str, score: float) -> ev._Outcomes:
+        answered = (True, False) if kind == "in_scope" else (False, True)
+        silent = (False, False) if kind == "in_scope" else (True, False)
+        return ev._Outcomes(
+            ev.Item("q", kind, "formal", "dev", "t"), score, score, 1.0, answered, silent, silent
+        )
+
+    outcomes = [outcome("in_scope", 0.9)] * 60 + [outcome("in_scope", 0.71)] * 5
+    outcomes += [outcome("negative", 0.68)] * 5 + [outcome("negative", 0.3)] * 95
+    monkeypatch.setattr(ev, "_outcomes", lambda engine, items, splits: outcomes)
+
+    class FakeEngine:
+        answer_at = clear_at = clear_margin = min_lead = suggest_at = 0.0
+
+    settings = ev.calibrate(FakeEngine(), [])  # type: ignore[arg-type]
+    assert settings[0] > 0.71
+    accuracy, abstention, wrong_rate = ev._replay(outcomes, settings)
+    assert accuracy == 60 / 65 and abstention == 1.0 and wrong_rate == 0.0
