@@ -196,7 +196,7 @@ def build_parser() -> tuple[
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="choose thresholds on the dev split, then report on test",
+        help="tune thresholds on each half and report on the other; print those tuned on both",
     )
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--verbose", action="store_true", help="list every failure")
