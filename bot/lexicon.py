@@ -29,6 +29,8 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "năm nào",
         "ngày nào",
         "ngày mấy",
+        "mùng mấy",
+        "mồng mấy",
         "năm mấy",
         "tháng mấy",
         "tháng nào",
@@ -166,11 +168,26 @@ FILLER_PHRASES = [
     "cảm ơn",
     "cám ơn",
     "cho xem",
+    "mọi người ơi",
+    "cả nhà ơi",
+    "anh chị ơi",
+    "các bạn ơi",
+    "hỏi chút",
+    "hỏi xíu",
+    "hỏi tí",
+    "cho tớ hỏi",
+    "cho cháu hỏi",
+    "cho con hỏi",
+    "em cảm ơn",
+    "mình cảm ơn",
+    "xin cảm ơn",
+    "thank you",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
     "hỏi xin biết muốn dạ vâng thưa ok oke okay hi hello alo ạh nêu kể rõ "
-    "ơ ừ hihi hehe haha giùm dùm với cho bác cô chú anh chị không ko k nhen nghen".split()
+    "ơ ừ hihi hehe haha giùm dùm với cho bác cô chú anh chị không ko k nhen nghen "
+    "cháu xíu tí chút ủa z hông hem thanks tks".split()
 )
 # Words so common in questions about the bloc that they say nothing on their own.
 FUNCTION_WORDS = frozenset(
@@ -348,7 +365,8 @@ class Lexicon:
 # content word here: not "ban" (Ban Tuyên giáo), "minh" (Hồ Chí Minh), "chi" (chi bộ), "hoi" (hội).
 _FILLER_FOLDED = frozenset(
     "a ak ah oi nhe nha nhi nhen nghen vay the ha ho chu ay day nho giup giun dum vang da ok oke "
-    "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe".split()
+    "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe "
+    "chau xiu chut ua z hong hem thanks tks".split()
 )
 
 

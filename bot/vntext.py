@@ -110,17 +110,32 @@ def has_marks(word: str) -> bool:
 
 # --- numbers and dates -------------------------------------------------------------------
 
-_MONTH_WORD = r"(?:tháng|thg|th)"
+# Date words, also as typed without marks; "mùng"/"mồng" is how days 1-10 are often said.
+_MONTH_WORD = r"(?:tháng|thang|thg|th)"
+_DAY_WORD = r"(?:ngày|ngay|mùng|mồng|mung|mong)"
+_YEAR_WORD = r"(?:năm|nam)"
 _DATE_PATTERNS = [
     # ngày 7 tháng 11 năm 1948
-    re.compile(r"(?:ngày\s*)?(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})\s*(?:năm|,)?\s*(\d{4})"),
+    re.compile(
+        r"(?:"
+        + _DAY_WORD
+        + r"\s*)?(\d{1,2})\s*"
+        + _MONTH_WORD
+        + r"\s*(\d{1,2})\s*(?:"
+        + _YEAR_WORD
+        + r"|,)?\s*(\d{4})"
+    ),
     # 7/11/1948, 07-11-1948, 7.11.1948
-    re.compile(r"(?:ngày\s*)?(?<![\d.,/])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4})(?!\d)"),
+    re.compile(
+        r"(?:"
+        + _DAY_WORD
+        + r"\s*)?(?<![\d.,/])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4})(?!\d)"
+    ),
 ]
-_DAY_MONTH = re.compile(r"(?:ngày\s*)?(?<![\d.,/])(\d{1,2})\s*/\s*(\d{1,2})(?![\d/])")
+_DAY_MONTH = re.compile(r"(?:" + _DAY_WORD + r"\s*)?(?<![\d.,/])(\d{1,2})\s*/\s*(\d{1,2})(?![\d/])")
 _MONTH_YEAR = re.compile(r"(?:" + _MONTH_WORD + r"\s*)?(?<![\d.,/-])(\d{1,2})\s*/\s*(\d{4})(?!\d)")
-_MONTH_YEAR_WORDS = re.compile(_MONTH_WORD + r"\s*(\d{1,2})\s*(?:năm|,)\s*(\d{4})")
-_DAY_MONTH_WORDS = re.compile(r"ngày\s*(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})(?!\d)")
+_MONTH_YEAR_WORDS = re.compile(_MONTH_WORD + r"\s*(\d{1,2})\s*(?:" + _YEAR_WORD + r"|,)\s*(\d{4})")
+_DAY_MONTH_WORDS = re.compile(_DAY_WORD + r"\s*(\d{1,2})\s*" + _MONTH_WORD + r"\s*(\d{1,2})(?!\d)")
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d.,]\d)")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d.,]\d)")
 _DIGIT = re.compile(r"\d")

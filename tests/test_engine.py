@@ -301,3 +301,18 @@ def test_another_department_is_a_conflict(engine: Engine) -> None:
     entry = "khoi-tinh-ngay-truyen-thong-nganh-to-chuc"
     assert own[0].entry_id == entry and own[0].intent_factor == 1.0
     assert entry not in scored or scored[entry].intent_factor < 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "mọi người ơi Đảng bộ Khối thành lập ngày nào vậy???",
+        "hỏi chút: Đảng bộ Khối thành lập ngày nào",
+        "dạ cho cháu hỏi xíu Đảng bộ Khối thành lập ngày nào với ạ",
+        "ủa Đảng bộ Khối thành lập ngày nào z",
+        "Đảng bộ Khối thành lập mùng mấy tháng mấy",
+    ],
+)
+def test_everyday_filler_does_not_hide_the_question(engine: Engine, question: str) -> None:
+    result = ask(engine, question)
+    assert result.status == "answered" and "1948" in result.answer
