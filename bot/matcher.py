@@ -48,8 +48,8 @@ UNIT_CONFLICT = 0.7  # "ngành Tuyên giáo" asked, the entry is about "ngành T
 UNASKED_YEAR = 0.88
 UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a provincial entry
 CANDIDATES = 8
-PREFILTER = 30  # cheap first cut by overlap before the F estimate
-COMMON_POSTINGS = 150
+PREFILTER = 45  # cheap first cut by overlap before the F estimate (30 lost entries at 3,000)
+COMMON_POSTINGS = 250
 FINALISTS = 5
 FUNCTION_WEIGHT = 0.15
 

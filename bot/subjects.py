@@ -40,8 +40,13 @@ _OTHER_COMMITTEE_NAMES: tuple[Phrase, ...] = (
     ("cac", "co", "quan", "dang"),
     ("co", "quan", "dang"),
 )
-# Committees that are never the bloc, whatever follows.
-_OTHER_COMMITTEES: tuple[Phrase, ...] = (("quan", "uy"), ("thanh", "uy"), ("tinh", "uy"))
+# Committees that are never the bloc, whatever follows; and the Party itself.
+_OTHER_COMMITTEES: tuple[Phrase, ...] = (
+    ("quan", "uy"),
+    ("thanh", "uy"),
+    ("tinh", "uy"),
+    ("dang", "cong", "san"),
+)
 # Blocs other than ours ("Đảng ủy Khối Doanh nghiệp Trung ương").
 _OTHER_BLOCS: tuple[Phrase, ...] = (("khoi", "doanh", "nghiep"),)
 # Mass organisations: a question about one of them that never names a party committee.

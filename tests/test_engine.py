@@ -208,6 +208,9 @@ def test_nn_is_nha_nuoc_and_kn_both_readings(engine: Engine) -> None:
     result = engine.answer("ĐBK được Đảng và NN tặng thưởng những gì?")
     assert result.status == "answered" and result.entry_id == "cac-phan-thuong"
     assert engine.answer("KN 75 năm ngày truyền thống").entry_id == "ky-niem-75-nam"
+    assert engine.answer("bài học KN 75 năm").entry_id == "bai-hoc-75-nam"
+    # ...while the full words stay apart: an anniversary is not a lesson.
+    assert engine.normalize("kỷ niệm 70 năm") != engine.normalize("kinh nghiệm 70 năm")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ def words(text: str) -> list[str]:
         ("đảng ủy khối doanh nghiệp trung ương thành lập", False, "khoi doanh nghiep"),
         ("đoàn thanh niên khối các cơ quan trung ương", True, "doan thanh nien"),
         ("công đoàn việt nam ra đời", True, "cong doan"),
+        ("đảng cộng sản việt nam thành lập", False, "dang cong san"),
     ],
 )
 def test_another_organisation_is_named(question: str, mass: bool, name: str) -> None:
@@ -32,6 +33,7 @@ def test_another_organisation_is_named(question: str, mass: bool, name: str) -> 
         "đảng bộ khối thành lập",
         "đảng bộ khối thuộc đảng bộ thành phố hà nội từ",  # names the bloc too
         "liên chi cơ quan trung ương ra đời",
+        "đảng bộ khối dưới sự lãnh đạo của đảng cộng sản việt nam",
         "đảng bộ đã lãnh đạo nhiệm vụ trọng tâm",  # "Đảng bộ" followed by a verb
         "đảng ủy trực thuộc có trách nhiệm",
         "đảng bộ khối kinh tế trung ương sáp nhập",  # a forerunner bloc
