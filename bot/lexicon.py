@@ -169,6 +169,12 @@ FILLER_PHRASES = [
     "cám ơn",
     "cho xem",
     "mọi người ơi",
+    "bác ơi",
+    "cô ơi",
+    "chú ơi",
+    "anh ơi",
+    "chị ơi",
+    "em ơi",
     "cả nhà ơi",
     "anh chị ơi",
     "các bạn ơi",
@@ -313,9 +319,18 @@ class Lexicon:
         result = Analysis([], [], [], words=words)
         for stage in self._stages:
             typed = self._scan(typed, stage, result)
+        previous = ""
         for w, marked in typed:
-            if w in FILLER_WORDS or (not marked and fold(w) in _FILLER_FOLDED):
+            bare = fold(w)
+            if (
+                w in FILLER_WORDS
+                or (not marked and bare in _FILLER_FOLDED)
+                # "minh" without marks is "mình" (we, our) unless it ends "Hồ Chí Minh"
+                or (not marked and bare == "minh" and previous != "chi")
+            ):
+                previous = bare
                 continue
+            previous = bare
             result.tokens.append(w)
             result.folded.append(fold(w))
             result.marked.append(marked)
@@ -366,7 +381,7 @@ class Lexicon:
 _FILLER_FOLDED = frozenset(
     "a ak ah oi nhe nha nhi nhen nghen vay the ha ho chu ay day nho giup giun dum vang da ok oke "
     "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe "
-    "chau xiu chut ua z hong hem thanks tks".split()
+    "chau xiu chut ua z hong hem thanks tks voi".split()
 )
 
 

@@ -319,3 +319,11 @@ def test_another_department_is_a_conflict(engine: Engine) -> None:
 def test_everyday_filler_does_not_hide_the_question(engine: Engine, question: str) -> None:
     result = ask(engine, question)
     assert result.status == "answered" and "1948" in result.answer
+
+
+def test_unmarked_minh_is_mình_unless_it_ends_ho_chi_minh(engine: Engine) -> None:
+    assert "minh" not in engine.normalize("Bac oi Dang bo Khoi minh sinh nhat ngay may")
+    assert "minh" not in engine.normalize("giup minh voi")
+    assert "hồ chí minh" in engine.normalize("tu tuong ho chi minh")
+    result = ask(engine, "Bac oi Dang bo Khoi minh sinh nhat ngay may thang may vay?")
+    assert result.status == "answered" and "1948" in result.answer
