@@ -398,13 +398,10 @@ class Matcher:
                 return 0.0
             return (1 + RECALL_BETA2) * r * prec / (RECALL_BETA2 * prec + r)
 
-        # A cheap first cut by overlap (C-level key), then the F estimate.
-        pool = (
-            heapq.nlargest(PREFILTER, bound, key=bound.__getitem__)
-            if len(bound) > PREFILTER
-            else list(bound)
-        )
-        candidates = heapq.nlargest(CANDIDATES, pool, key=estimate)
+        # A cheap first cut by overlap, then the F estimate. sorted() gives the order
+        # heapq.nlargest documents, but decorates in C: several times faster here.
+        pool = sorted(bound, key=bound.__getitem__, reverse=True)[:PREFILTER]
+        candidates = sorted(pool, key=estimate, reverse=True)[:CANDIDATES]
         best_f: dict[str, tuple[float, float, float, int]] = {}
         for idx in candidates:
             p = phrasings[idx]
