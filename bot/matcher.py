@@ -279,17 +279,33 @@ class Matcher:
                     if fixed is not None:
                         term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
             if term.weight > FUNCTION_WEIGHT and not fo[:1].isdigit():
-                term = self._in_context(term, fo, words[i - 1] if i else "", words[i + 1 : i + 2])
+                before = words[i - 1] if i else ""
+                term = self._in_context(term, acc, marked, before, words[i + 1 : i + 2])
             out.setdefault(term.folded, term)
         return list(out.values())
 
-    def _in_context(self, term: QueryTerm, typed: str, before: str, after: list[str]) -> QueryTerm:
+    def _in_context(
+        self, term: QueryTerm, typed: str, marked: bool, before: str, after: list[str]
+    ) -> QueryTerm:
         """A word that fits neither neighbour, while a regional spelling of it does ("tuyên
-        chuyền" → "tuyên truyền"), is that spelling: accents mix up ch/tr and gi/d/r."""
+        chuyền" → "tuyên truyền"), is that spelling: accents mix up ch/tr and gi/d/r.
+
+        A real word typed with marks ("chuyển") is left alone, and so is a bare "d", which is
+        far more often a "đ" typed without marks than a "gi".
+        """
+        if marked and typed in self.accented_vocabulary:
+            return term
         nxt = after[0] if after else ""
         pairs = self.pairs
         if (before, term.folded) in pairs or (term.folded, nxt) in pairs:
             return term
+        for spelled in _regional_spellings(typed):
+            if not marked and spelled.startswith("gi") and typed.startswith("d"):
+                continue
+            v = fold(spelled)
+            if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
+                return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)
+        return term
         for v in _regional_spellings(typed):
             if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
                 return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)

@@ -292,9 +292,19 @@ def test_regional_spelling_is_read_in_context(engine: Engine, question: str) -> 
     assert ask(engine, question).entry_id == "truyen-thong-tot-dep"
 
 
-def test_a_real_word_that_fits_its_neighbours_is_left_alone(engine: Engine) -> None:
-    terms = engine.matcher.terms(engine.lexicon.analyze("chuyen sinh hoat dang khoi tinh"))
-    assert "chuyen" in {t.folded for t in terms} and "truyen" not in {t.folded for t in terms}
+@pytest.mark.parametrize(
+    ("question", "kept", "not_read_as"),
+    [
+        ("chuyen sinh hoat dang khoi tinh", "chuyen", "truyen"),  # fits its neighbour
+        ("khối tỉnh đã chuyển bao nhiêu đảng viên sang sinh hoạt", "chuyen", "truyen"),  # marked
+        ("những đảng bộ khối nào được tổ chức lại, liệt kê đủ nhé", "du", "giu"),  # đ is not d
+    ],
+)
+def test_real_words_are_not_respelled(
+    engine: Engine, question: str, kept: str, not_read_as: str
+) -> None:
+    folded = {t.folded for t in engine.matcher.terms(engine.lexicon.analyze(question))}
+    assert kept in folded and not_read_as not in folded
 
 
 def test_another_department_is_a_conflict(engine: Engine) -> None:
