@@ -363,6 +363,10 @@ class Matcher:
             for variant in _deletes(word):
                 found.update(self._deletions.get(variant, ()))
             found = {w for w in found if Levenshtein.distance(word, w) <= 1}
+            if len(word) == 3:
+                # A three-letter word is most often a real syllable we do not know ("tru" in
+                # "trụ sở"); only a dropped letter ("uog" for "uong") is corrected.
+                found = {w for w in found if len(w) == 4}
             if found:
                 fixed = min(found, key=lambda w: (self.idf[w], w))
         if len(self._corrections) < 50_000:

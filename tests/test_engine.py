@@ -337,3 +337,12 @@ def test_unmarked_minh_is_mình_unless_it_ends_ho_chi_minh(engine: Engine) -> No
     assert "hồ chí minh" in engine.normalize("tu tuong ho chi minh")
     result = ask(engine, "Bac oi Dang bo Khoi minh sinh nhat ngay may thang may vay?")
     assert result.status == "answered" and "1948" in result.answer
+
+
+def test_an_unknown_three_letter_syllable_is_not_corrected_into_an_answer(engine: Engine) -> None:
+    # "tru" (trụ sở, headquarters) is one letter from "tri" (vị trí); the documents never
+    # give the headquarters, so the question must not be answered with the bloc's role.
+    result = ask(engine, "tru so dang uy khoi cac co quan trung uong o dau")
+    assert result.status != "answered"
+    terms = engine.matcher.terms(engine.lexicon.analyze("dang bo khoi thanh lap nam nao uog"))
+    assert "uong" in {t.folded for t in terms}  # a dropped letter is still restored
