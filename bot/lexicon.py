@@ -233,6 +233,12 @@ class _Rule:
     pattern: tuple[str, ...]
     kind: str
     value: tuple[str, ...] = ()
+    exact: bool = False  # match only as typed with marks
+
+
+# Question words whose bare form is mostly another word: "dau" is far more often "đầu"
+# (đầu tiên, ban đầu) or "đấu" (đấu tranh) than "đâu". Two-word phrases ("o dau") still match.
+_MARKED_ONLY_INTENTS = frozenset({("đâu",)})
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -278,7 +284,10 @@ class Lexicon:
                 stage_syn.append(_Rule(_words(f"thứ {word}"), _REPLACE, (f"thứ{number}",)))
         stage_q: list[_Rule] = []
         for intent, phrases in INTENT_PHRASES.items():
-            stage_q.extend(_Rule(_words(p), _INTENT, (intent,)) for p in phrases)
+            stage_q.extend(
+                _Rule(_words(p), _INTENT, (intent,), _words(p) in _MARKED_ONLY_INTENTS)
+                for p in phrases
+            )
         stage_q.extend(_Rule(_words(p), _NOW) for p in NOW_PHRASES)
         stage_q.extend(_Rule(_words(p), _DROP) for p in FILLER_PHRASES)
         self._stages = [self._index(stage_syn), self._index(stage_q)]
@@ -357,7 +366,9 @@ class Lexicon:
                     continue
                 for cand in bucket:
                     k = len(cand.pattern)
-                    if i + k <= n and all(_same(typed[i + j], cand.pattern[j]) for j in range(k)):
+                    if i + k <= n and all(
+                        _same(typed[i + j], cand.pattern[j], cand.exact) for j in range(k)
+                    ):
                         rule = cand
                         break
                 if rule is not None:
@@ -385,8 +396,8 @@ _FILLER_FOLDED = frozenset(
 )
 
 
-def _same(typed: tuple[str, bool], pattern_word: str) -> bool:
+def _same(typed: tuple[str, bool], pattern_word: str, exact: bool = False) -> bool:
     word, marked = typed
     if word == pattern_word:
         return True
-    return not marked and fold(word) == fold(pattern_word)
+    return not exact and not marked and fold(word) == fold(pattern_word)

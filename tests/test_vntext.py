@@ -86,3 +86,17 @@ def test_telex_without_input_method(typed: str, word: str) -> None:
 
 def test_plain_words_are_not_telex() -> None:
     assert telex_decode("dang") is None
+
+
+def test_bare_dau_is_not_where_but_o_dau_is() -> None:
+    from pathlib import Path
+
+    from bot.knowledge import load_knowledge
+    from bot.lexicon import WHERE, Lexicon
+
+    kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge")
+    lexicon = Lexicon(kb.synonyms)
+    assert WHERE not in lexicon.analyze("thap nien dau sau khi lap lai").intents  # đầu
+    assert WHERE not in lexicon.analyze("dau tranh ngan chan bieu hien").intents  # đấu
+    assert WHERE in lexicon.analyze("lien chi ra doi o dau").intents
+    assert WHERE in lexicon.analyze("Liên chi ra đời đâu vậy").intents  # typed with marks
