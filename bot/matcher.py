@@ -47,6 +47,8 @@ NUMBER_CONFLICT = 0.7
 UNIT_CONFLICT = 0.7  # "ngành Tuyên giáo" asked, the entry is about "ngành Tổ chức"
 UNASKED_YEAR = 0.88
 UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a provincial entry
+CENTRAL_NAMED = 0.7  # ...naming the central bloc outright ("các cơ quan Trung ương")
+PROVINCE_NAMED = 0.8  # a question about a provincial bloc, on a central entry that has no tỉnh
 CANDIDATES = 8
 PREFILTER = 45  # cheap first cut by overlap before the F estimate (30 lost entries at 3,000)
 COMMON_POSTINGS = 250
@@ -444,7 +446,20 @@ class Matcher:
         q_years = {n for n in q_numbers if _is_year(n)}
         # "Đảng bộ Khối ..." without "tỉnh" means the central bloc, unless a number the
         # question gives (a decision's, a figure) is the provincial entry's own.
-        central_bloc = "khoi" in q_folded and not q_folded & _PROVINCE_WORDS
+        province = any(
+            t.folded in _PROVINCE_WORDS
+            and t.corrected_from is None
+            and (not t.marked or t.accented in _PROVINCE_ACCENTED)
+            for t in terms
+        )  # "tịnh" (a slip for "tịch") is not "tỉnh"
+        central_bloc = "khoi" in q_folded and not province
+        words = analysis.folded
+        central_named = central_bloc and any(
+            words[i : i + 2] == ["trung", "uong"] for i in range(len(words) - 1)
+        )
+        # "Đảng bộ khối tỉnh Nam Định ..." is about a provincial bloc: a central entry that
+        # never speaks of a province does not answer it.
+        province_bloc = "khoi" in q_folded and province
         q_units = units(analysis.folded)
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
@@ -468,7 +483,13 @@ class Matcher:
                 and entry_id in self.provincial
                 and not any(n in p.tokens and not _is_year(n) for n in q_numbers)
             ):
-                factor *= UNASKED_PROVINCE
+                factor *= CENTRAL_NAMED if central_named else UNASKED_PROVINCE
+            elif (
+                province_bloc
+                and entry_id not in self.provincial
+                and "tinh" not in self.entry_words[entry_id]
+            ):
+                factor *= PROVINCE_NAMED
             score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
             scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
             if explain:
@@ -552,6 +573,7 @@ def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> floa
 
 
 _PROVINCE_WORDS = frozenset({"tinh", "dia", "phuong"})  # tỉnh, cấp tỉnh, địa phương
+_PROVINCE_ACCENTED = frozenset({"tỉnh", "địa", "phương"})
 
 
 def _is_year(token: str) -> bool:

@@ -80,9 +80,26 @@ def _canonical_word(word: str) -> str:
     return _fix_tone(word)
 
 
+# A word ending in a stretched vowel ("nàoo", "vậyyy", "nhéee"): no Vietnamese word does. Not
+# "i", which Roman numerals repeat (khóa XIII).
+_STRETCHABLE = re.compile(r"\w*[aeouyAEOUY]\b")
+
+
+def _unstretch(match: re.Match[str]) -> str:
+    word = match.group(0)
+    while len(word) > 1 and word[-1].lower() in "aeouy":
+        before = unicodedata.normalize("NFD", word[-2])[0].lower()
+        if before != word[-1].lower():
+            break
+        word = word[:-1]
+    return word
+
+
 def clean(text: str) -> str:
-    """NFC, odd letters mapped, zero-width dropped, canonical tone placement, casefolded."""
+    """NFC, odd letters mapped, zero-width dropped, canonical tone placement, casefolded,
+    stretched final vowels shortened."""
     text = unicodedata.normalize("NFC", text).translate(_ODD_LETTERS).translate(_ZERO_WIDTH)
+    text = _STRETCHABLE.sub(_unstretch, text)
     text = _WORD_RE.sub(lambda m: _canonical_word(m.group(0)), text)
     return text.casefold()
 

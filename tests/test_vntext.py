@@ -57,6 +57,8 @@ def test_fold_strips_marks_and_maps_d() -> None:
         ("mong 7 thang 11", ["d7m11"]),
         ("thang 6 nam 2022", ["m6", "2022"]),
         ("mong muốn 7 điều", ["mong", "muốn", "7", "điều"]),
+        ("nhiệm kì nàoo vậyyy ạaa", ["nhiệm", "kì", "nào", "vậy", "ạ"]),  # stretched vowels
+        ("khóa XIII", ["khóa", "xiii"]),
         ("từ tháng 01/2023", ["từ", "m1", "2023"]),
         ("14/10/1930-14/10/2023", ["d14m10", "1930", "d14m10", "2023"]),
         ("40-QĐ/TW", ["40", "qđ", "tw"]),
