@@ -29,7 +29,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import Entry, KnowledgeBase
-from bot.lexicon import FUNCTION_WORDS, STRONG_INTENTS, Analysis, Lexicon
+from bot.lexicon import FUNCTION_WORDS, HOW_MANY, STRONG_INTENTS, Analysis, Lexicon
 from bot.subjects import units
 from bot.vntext import fold, telex_decode
 
@@ -473,7 +473,12 @@ class Matcher:
                 factor = INTENT_MISSING
             if q_numbers and self._numbers_conflict(p, q_numbers):
                 factor *= NUMBER_CONFLICT
-            elif not q_years and entry_id in self.dated and any(_is_year(t) for t in p.tokens):
+            elif (
+                not q_years
+                and HOW_MANY in q_intents
+                and entry_id in self.dated
+                and any(_is_year(t) for t in p.tokens)
+            ):
                 factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
             entry_units = self.entry_units[entry_id]
             if q_units and entry_units and not q_units <= entry_units:
