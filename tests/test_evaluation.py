@@ -22,7 +22,7 @@ from bot.evaluation import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_SCOPE_FLOOR = 0.88
+IN_SCOPE_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
