@@ -43,7 +43,7 @@ from bot.vntext import nfc_ws
 # Tuned by `python -m bot eval --calibrate` on both halves of tests/eval (it reports each half
 # with thresholds tuned on the other).
 ANSWER_AT = 0.80
-CLEAR_AT = 0.68  # ...or at least this, with a clear lead over the next entry:
+CLEAR_AT = 0.71  # ...or at least this, with a clear lead over the next entry:
 CLEAR_MARGIN = 0.06
 CLEAR_PRECISION = 0.35  # ...and covering over a third of the entry's phrasing
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
