@@ -123,8 +123,9 @@ class Matcher:
         # Every real word the knowledge uses, with its marks: a word typed with marks that is
         # not among them is either a typo ("lạp") or about something else ("quân" ≠ "quan").
         self.accented_vocabulary: set[str] = set()
-        for source in kb.sources.values():
-            self.accented_vocabulary.update(lexicon.analyze(source.body).tokens)
+        source_analyses = [lexicon.analyze(source.body) for source in kb.sources.values()]
+        for a in source_analyses:
+            self.accented_vocabulary.update(a.tokens)
         for entry in kb.entries.values():
             analyses = [lexicon.analyze(q) for q in entry.all_questions]
             self.analyses[entry.id] = analyses
@@ -209,9 +210,8 @@ class Matcher:
         for analyses in self.analyses.values():
             for a in analyses:
                 self.pairs.update(pairwise(a.folded))
-        for source in kb.sources.values():
-            body = lexicon.analyze(source.body).folded
-            self.pairs.update(pairwise(body))
+        for a in source_analyses:
+            self.pairs.update(pairwise(a.folded))
         # Typo correction (edit distance 1) through single-deletion variants, SymSpell-style:
         # two words within distance 1 share a variant. Frequent words win ties.
         self.vocabulary = sorted(self.idf, key=lambda t: self.idf[t])
