@@ -306,7 +306,23 @@ def calibrate(
 
     Each question is ranked once; the thresholds are then replayed over the recorded scores.
     """
-    outcomes = _outcomes(engine, items, set(splits))
+    settings = _tune(_outcomes(engine, items, set(splits)))
+    _apply(engine, settings)
+    return settings
+
+
+def _apply(engine: Engine, settings: tuple[float, float, float, float, float]) -> None:
+    (
+        engine.answer_at,
+        engine.min_lead,
+        engine.clear_at,
+        engine.clear_margin,
+        engine.suggest_at,
+    ) = settings
+
+
+def _tune(outcomes: list[_Outcomes]) -> tuple[float, float, float, float, float]:
+    """The thresholds ``calibrate`` picks, replayed over recorded outcomes."""
 
     def feasible(abstention: float, wrong: float) -> bool:
         return abstention >= MIN_ABSTENTION and wrong <= MAX_WRONG
@@ -337,13 +353,6 @@ def calibrate(
         top = max(a for a, _ in qualified)
         near = [st for a, st in qualified if a >= top - NEAR_BEST]
         best = (top, max(near, key=lambda st: (st[0], st[2], st[3], st[1])))
-    (
-        engine.answer_at,
-        engine.min_lead,
-        engine.clear_at,
-        engine.clear_margin,
-        engine.suggest_at,
-    ) = best[1]
     return best[1]
 
 
@@ -398,12 +407,16 @@ def _cross_fit(engine: Engine, items: list[Item]) -> int:
     dev, so every reported figure comes from questions the thresholds never saw. The
     thresholds to ship are then tuned on both halves and printed last; the engine keeps them.
     """
+    # Each half is ranked once; its outcomes serve both its own fold and the final tuning.
+    outcomes = {split: _outcomes(engine, items, {split}) for split in ("dev", "test")}
     for tune, report in (("dev", "test"), ("test", "dev")):
-        settings = calibrate(engine, items, frozenset({tune}))
+        settings = _tune(outcomes[tune])
+        _apply(engine, settings)
         tallies, cites, _ = evaluate(engine, items, {report})
         _print_report(
             tallies, cites, f"tuned on {tune} ({_thresholds(settings)}), reported on {report}"
         )
-    settings = calibrate(engine, items, frozenset({"dev", "test"}))
+    settings = _tune(outcomes["dev"] + outcomes["test"])
+    _apply(engine, settings)
     print(f"\ntuned on both halves, for bot/engine.py: {_thresholds(settings)}")
     return 0
