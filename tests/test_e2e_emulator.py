@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram_messages import inline_buttons
 
 from bot import telegram_render as render
 
@@ -187,14 +188,7 @@ def text_of(item: dict[str, Any]) -> str:
 
 def buttons(item: dict[str, Any]) -> list[tuple[str, str]]:
     """(text, callback_data) of the inline buttons of a bot message."""
-    markup = item["message"].get("reply_markup") or {}
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    return [
-        (b["text"], b.get("callback_data", ""))
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-    ]
+    return inline_buttons(item["message"])
 
 
 @dataclass

@@ -45,6 +45,13 @@ def test_founding_date_is_answered_with_a_verbatim_quote(engine: Engine) -> None
         "ĐẢNG BỘ KHỐI THÀNH LẬP NĂM NÀO",
         "cho mình hỏi đảng bộ khối thành lập năm nào ạ 🙏",
         "ĐBK các cơ quan TW ra đời khi nào",
+        # everyday filler must not hide the question
+        "mọi người ơi Đảng bộ Khối thành lập ngày nào vậy???",
+        "hỏi chút: Đảng bộ Khối thành lập ngày nào",
+        "dạ cho cháu hỏi xíu Đảng bộ Khối thành lập ngày nào với ạ",
+        "ủa Đảng bộ Khối thành lập ngày nào z",
+        "Đảng bộ Khối thành lập mùng mấy tháng mấy",
+        "Bac oi Dang bo Khoi minh sinh nhat ngay may thang may vay?",
     ],
 )
 def test_typing_variants_reach_the_same_answer(engine: Engine, typed: str) -> None:
@@ -316,27 +323,10 @@ def test_another_department_is_a_conflict(engine: Engine) -> None:
     assert entry not in scored or scored[entry].intent_factor < 1.0
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "mọi người ơi Đảng bộ Khối thành lập ngày nào vậy???",
-        "hỏi chút: Đảng bộ Khối thành lập ngày nào",
-        "dạ cho cháu hỏi xíu Đảng bộ Khối thành lập ngày nào với ạ",
-        "ủa Đảng bộ Khối thành lập ngày nào z",
-        "Đảng bộ Khối thành lập mùng mấy tháng mấy",
-    ],
-)
-def test_everyday_filler_does_not_hide_the_question(engine: Engine, question: str) -> None:
-    result = ask(engine, question)
-    assert result.status == "answered" and "1948" in result.answer
-
-
 def test_unmarked_minh_is_mình_unless_it_ends_ho_chi_minh(engine: Engine) -> None:
     assert "minh" not in engine.normalize("Bac oi Dang bo Khoi minh sinh nhat ngay may")
     assert "minh" not in engine.normalize("giup minh voi")
     assert "hồ chí minh" in engine.normalize("tu tuong ho chi minh")
-    result = ask(engine, "Bac oi Dang bo Khoi minh sinh nhat ngay may thang may vay?")
-    assert result.status == "answered" and "1948" in result.answer
 
 
 def test_an_unknown_three_letter_syllable_is_not_corrected_into_an_answer(engine: Engine) -> None:

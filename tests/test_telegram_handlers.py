@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
+from telegram_messages import inline_buttons as buttons
 
 from bot import telegram_app as tg
 from bot import telegram_render as render
@@ -124,18 +125,6 @@ class RecordingRequest(BaseRequest):
     def clear(self) -> None:
         """Forget the calls so far."""
         self.calls.clear()
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    """(text, callback_data) of every inline button of a sent message."""
-    markup = message.get("reply_markup") or {}
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    return [
-        (b["text"], b.get("callback_data", ""))
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-    ]
 
 
 def assert_html(message: dict[str, Any]) -> None:
