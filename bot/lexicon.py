@@ -57,6 +57,7 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "để làm gì",
         "nhằm mục đích gì",
         "vì đâu",
+        "do đâu",
     ],
     WHAT: [
         "là gì",

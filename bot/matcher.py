@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
@@ -222,12 +223,32 @@ class Matcher:
                 for variant in _deletes(word):
                     self._deletions[variant].append(word)
         self._corrections: dict[str, str | None] = {}
-        self._tiebreak = [1e-6 / p.weight_total if p.weight_total else 0.0 for p in self.phrasings]
+        self._index_arrays()
         self._accented_deletions: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.idf_accented, key=lambda t: self.idf_accented[t]):
             if len(word) >= 2 and not word[:1].isdigit():
                 for variant in _deletes(word):
                     self._accented_deletions[variant].append(word)
+
+    def _index_arrays(self) -> None:
+        """The index as arrays, so that candidate scoring runs in numpy, not a Python loop."""
+        self._post = {t: np.asarray(v, dtype=np.intp) for t, v in self.postings.items()}
+        self._answer_post = {
+            t: np.asarray(v, dtype=np.intp) for t, v in self.answer_postings.items()
+        }
+        own: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        for i, p in enumerate(self.phrasings):
+            for tok, w in p.weights.items():
+                own[tok][0].append(i)
+                own[tok][1].append(w)
+        # folded word -> (phrasings holding it, its weight in each): the precision numerator
+        self._own = {
+            t: (np.asarray(ix, dtype=np.intp), np.asarray(ws)) for t, (ix, ws) in own.items()
+        }
+        totals = np.asarray([p.weight_total for p in self.phrasings], dtype=float)
+        self._weight_total = np.where(totals > 0, totals, 1.0)
+        # A tiny share for shorter phrasings breaks ties between equal overlaps.
+        self._tiebreak = np.where(totals > 0, 1e-6 / self._weight_total, 0.0)
 
     def _hidden_tokens(self, entry: Entry) -> set[str]:
         """Tags, years of the entry's facts and dates: match, but are not part of a phrasing."""
@@ -308,10 +329,6 @@ class Matcher:
             if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
                 return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)
         return term
-        for v in _regional_spellings(typed):
-            if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
-                return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)
-        return term
 
     def _marked_term(self, acc: str, fo: str) -> QueryTerm:
         if acc in self.idf_accented:
@@ -384,46 +401,46 @@ class Matcher:
         # Candidates come from the distinctive words: the two heaviest, and any other whose
         # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
         # and time; they still count in the scores below.
-        bound: dict[int, float] = {}
-        tie = self._tiebreak  # a tiny share for shorter phrasings breaks ties in the prefilter
+        n = len(self.phrasings)
+        bound = np.zeros(n)
+        touched = np.zeros(n, dtype=bool)
         unscanned = 0.0
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
-            postings = self.postings.get(t.folded, ())
-            if rank_ >= 2 and len(postings) > COMMON_POSTINGS:
+            postings = self._post.get(t.folded)
+            if rank_ >= 2 and postings is not None and len(postings) > COMMON_POSTINGS:
                 unscanned += t.weight
                 continue
-            w = t.weight
-            for idx in postings:
-                b = bound.get(idx)
-                bound[idx] = (tie[idx] if b is None else b) + w
-            if rank_ < 2 or len(self.answer_postings.get(t.folded, ())) <= COMMON_POSTINGS:
-                w = t.weight * ANSWER_CREDIT
-                for idx in self.answer_postings.get(t.folded, ()):
-                    b = bound.get(idx)
-                    bound[idx] = (tie[idx] if b is None else b) + w
-        if not bound:
+            if postings is not None:
+                bound[postings] += t.weight
+                touched[postings] = True
+            answer = self._answer_post.get(t.folded)
+            if answer is not None and (rank_ < 2 or len(answer) <= COMMON_POSTINGS):
+                bound[answer] += t.weight * ANSWER_CREDIT
+                touched[answer] = True
+        pool = np.flatnonzero(touched)
+        if not len(pool):
             return []
+        bound += self._tiebreak
+        if len(pool) > PREFILTER:  # a cheap first cut by overlap
+            pool = pool[np.argpartition(-bound[pool], PREFILTER - 1)[:PREFILTER]]
         phrasings = self.phrasings
         q_folded = {t.folded for t in terms}
-
         # Pre-rank by an F estimate: recall as if the common words not scanned all matched,
         # and the exact share of the phrasing's own words that the question holds.
-        def estimate(i: int) -> float:
-            p = phrasings[i]
-            r = min(1.0, (bound[i] + unscanned) / total)
-            covered = 0.0
-            for tok, w in p.weights.items():
-                if tok in q_folded:
-                    covered += w
-            prec = covered / p.weight_total if p.weight_total else 0.0
-            if not prec:
-                return 0.0
-            return (1 + RECALL_BETA2) * r * prec / (RECALL_BETA2 * prec + r)
-
-        # A cheap first cut by overlap, then the F estimate. sorted() gives the order
-        # heapq.nlargest documents, but decorates in C: several times faster here.
-        pool = sorted(bound, key=bound.__getitem__, reverse=True)[:PREFILTER]
-        candidates = sorted(pool, key=estimate, reverse=True)[:CANDIDATES]
+        own_share = np.zeros(n)
+        for t in terms:
+            own = self._own.get(t.folded)
+            if own is not None:
+                own_share[own[0]] += own[1]
+        r = np.minimum(1.0, (bound[pool] + unscanned) / total)
+        prec = own_share[pool] / self._weight_total[pool]
+        est = (1 + RECALL_BETA2) * r * prec / np.maximum(RECALL_BETA2 * prec + r, 1e-12)
+        if len(pool) > CANDIDATES:
+            top = np.argpartition(-est, CANDIDATES - 1)[:CANDIDATES]
+        else:
+            top = np.arange(len(pool))
+        top = top[np.argsort(-est[top], kind="stable")]
+        candidates = [int(pool[i]) for i in top]
         best_f: dict[str, tuple[float, float, float, int]] = {}
         for idx in candidates:
             p = phrasings[idx]
