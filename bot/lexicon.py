@@ -199,7 +199,7 @@ FILLER_WORDS = frozenset(
 # Words so common in questions about the bloc that they say nothing on their own.
 FUNCTION_WORDS = frozenset(
     "là của các có được đã và thì mà vào tại trong về này đó kia một số cái sự việc những "
-    "nào ra lên bị để do từ theo như cũng còn rất nhất đến "
+    "nào ra lên bị để do từ theo như cũng còn rất nhất đến tới "
     # particles, conjunctions and adverbs a question wraps around its subject
     "nữa lại đây hay hoặc nhưng nên vì bởi lúc khi đang sẽ vẫn đều ngay luôn mỗi mọi tất cả "
     "rồi chưa ở đi nhau nó họ".split()

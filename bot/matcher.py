@@ -30,7 +30,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import Entry, KnowledgeBase
-from bot.lexicon import FUNCTION_WORDS, HOW_MANY, STRONG_INTENTS, Analysis, Lexicon
+from bot.lexicon import FILLER_WORDS, FUNCTION_WORDS, HOW_MANY, STRONG_INTENTS, Analysis, Lexicon
 from bot.subjects import units
 from bot.vntext import fold, telex_decode
 
@@ -319,6 +319,9 @@ class Matcher:
         if marked and typed in self.accented_vocabulary:
             return term
         nxt = after[0] if after else ""
+        # A particle next to it says little ("có chuyển" and "có chuyện" are both fine).
+        before = "" if before in _PARTICLE_FOLDS else before
+        nxt = "" if nxt in _PARTICLE_FOLDS else nxt
         pairs = self.pairs
         if (before, term.folded) in pairs or (term.folded, nxt) in pairs:
             return term
@@ -335,6 +338,8 @@ class Matcher:
             return QueryTerm(fo, acc, True, self.idf_accented[acc])
         if acc in self.accented_vocabulary:
             return QueryTerm(fo, acc, True, self.rare_weight)
+        if fo in _PARTICLE_FOLDS:  # a particle with a slip of its marks ("vói" for "với")
+            return QueryTerm(fo, acc, True, FUNCTION_WEIGHT)
         fixed = self._correct_accented(acc)
         if fixed is not None:
             return QueryTerm(fold(fixed), fixed, True, self._typo_weight(fold(fixed)), acc)
@@ -357,9 +362,19 @@ class Matcher:
         found: set[str] = set()
         for variant in _deletes(word):
             found.update(self._accented_deletions.get(variant, ()))
-        found = {w for w in found if Levenshtein.distance(word, w) <= 1}
-        # A slip of the tone or a mark (viêc → việc) is likelier than a wrong letter (→ viên).
         folded = fold(word)
+        # A particle is no stand-in for a real word one letter away ("nữ" is not "nữa"), though
+        # a slip of its marks is ("nưa" → "nữa").
+        found = {
+            w
+            for w in found
+            if Levenshtein.distance(word, w) <= 1 and (w not in FUNCTION_WORDS or fold(w) == folded)
+        }
+        if len(word) <= 3:
+            # As for words typed without marks: a short word is most often a real one we do
+            # not know ("nữ"), so only a slip of its marks or a dropped letter is corrected.
+            found = {w for w in found if fold(w) == folded or len(w) == len(word) + 1}
+        # A slip of the tone or a mark (viêc → việc) is likelier than a wrong letter (→ viên).
         fixed = (
             min(found, key=lambda w: (fold(w) != folded, self.idf_accented[w], w))
             if found
@@ -594,6 +609,7 @@ def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> floa
     return tier
 
 
+_PARTICLE_FOLDS = frozenset(fold(w) for w in FILLER_WORDS | FUNCTION_WORDS)
 _PROVINCE_WORDS = frozenset({"tinh", "dia", "phuong"})  # tỉnh, cấp tỉnh, địa phương
 _PROVINCE_ACCENTED = frozenset({"tỉnh", "địa", "phương"})
 
