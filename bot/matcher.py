@@ -113,6 +113,8 @@ class Matcher:
         self.dated = {e.id for e in kb.entries.values() if e.as_of}
         self.provincial = {e.id for e in kb.entries.values() if e.scope == "provincial"}
         self.answer_words: dict[str, dict[str, frozenset[str]]] = {}
+        # The entry's phrasings and answer as folded word sequences, to look for a phrase.
+        self.entry_folded_texts: dict[str, list[list[str]]] = {}
         self.entry_units: dict[str, frozenset[str]] = {}  # departments the entry speaks of
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
@@ -160,6 +162,9 @@ class Matcher:
                     if fo not in seen and fo not in hidden:
                         answer_forms[fo].add(acc)
             self.answer_words[entry.id] = {fo: frozenset(f) for fo, f in answer_forms.items()}
+            self.entry_folded_texts[entry.id] = [a.folded for a in analyses] + (
+                [answer.folded] if answer is not None else []
+            )
             self.entry_units[entry.id] = frozenset().union(
                 *(units(a.folded) for a in analyses), units(answer.folded) if answer else ()
             )
@@ -478,14 +483,16 @@ class Matcher:
         q_years = {n for n in q_numbers if _is_year(n)}
         # "Đảng bộ Khối ..." without "tỉnh" means the central bloc, unless a number the
         # question gives (a decision's, a figure) is the provincial entry's own.
-        province = any(
-            t.folded in _PROVINCE_WORDS
-            and t.corrected_from is None
-            and (not t.marked or t.accented in _PROVINCE_ACCENTED)
-            for t in terms
-        )  # "tịnh" (a slip for "tịch") is not "tỉnh"
-        central_bloc = "khoi" in q_folded and not province
         words = analysis.folded
+        province = any(
+            t.folded == "tinh"
+            and t.corrected_from is None
+            and (not t.marked or t.accented == "tỉnh")
+            for t in terms
+        ) or any(  # "tịnh" (a slip for "tịch") is not "tỉnh"; "phương thức" is no province
+            a == "dia" and b == "phuong" for a, b in pairwise(words)
+        )
+        central_bloc = "khoi" in q_folded and not province
         central_named = central_bloc and any(
             words[i : i + 2] == ["trung", "uong"] for i in range(len(words) - 1)
         )
@@ -610,8 +617,6 @@ def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> floa
 
 
 _PARTICLE_FOLDS = frozenset(fold(w) for w in FILLER_WORDS | FUNCTION_WORDS)
-_PROVINCE_WORDS = frozenset({"tinh", "dia", "phuong"})  # tỉnh, cấp tỉnh, địa phương
-_PROVINCE_ACCENTED = frozenset({"tỉnh", "địa", "phương"})
 
 
 def _is_year(token: str) -> bool:
