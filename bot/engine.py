@@ -188,6 +188,7 @@ class Engine:
             )
         if not analysis.tokens:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
+        analysis = self.matcher.respelled(analysis)
         ranked = self.matcher.rank(analysis)
         best = ranked[0] if ranked else None
         if best is not None and self._about_another_organisation(analysis, best.entry_id):
@@ -493,6 +494,10 @@ class Engine:
         """The normalised query and the top candidates with their scores, for curators."""
         analysis = self.lexicon.analyze(question)
         lines = [f"normalised: {analysis.normalized}"]
+        respelled = self.matcher.respelled(analysis)
+        if respelled is not analysis:
+            lines.append(f"respelled: {respelled.normalized}")
+            analysis = respelled
         terms = self.matcher.terms(analysis)
         lines.append(
             "terms: "

@@ -227,7 +227,7 @@ class Matcher:
             if len(word) >= 3 and not word[:1].isdigit():
                 for variant in _deletes(word):
                     self._deletions[variant].append(word)
-        self._corrections: dict[str, str | None] = {}
+        self._corrections: dict[str, tuple[str, ...]] = {}  # word -> candidates, best first
         self._index_arrays()
         self._accented_deletions: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.idf_accented, key=lambda t: self.idf_accented[t]):
@@ -298,22 +298,37 @@ class Matcher:
                 term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
             elif fo[:1].isdigit():
                 term = QueryTerm(fo, acc, marked, self.weight(fo))
-            elif marked:
-                term = self._marked_term(acc, fo)
             else:
-                term = QueryTerm(fo, acc, False, self.weight(fo))
-                if fo not in self._vocab_set:
-                    fixed = self._correct(fo)
-                    if fixed is not None:
-                        term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
-            if term.weight > FUNCTION_WEIGHT and not fo[:1].isdigit():
-                before = words[i - 1] if i else ""
-                term = self._in_context(term, acc, marked, before, words[i + 1 : i + 2])
+                context = (words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else "")
+                if marked:
+                    term = self._marked_term(acc, fo, context)
+                else:
+                    term = QueryTerm(fo, acc, False, self.weight(fo))
+                    if fo not in self._vocab_set:
+                        fixed = self._correct(fo, context)
+                        if fixed is not None:
+                            term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
+                if term.weight > FUNCTION_WEIGHT:
+                    term = self._in_context(term, acc, marked, *context)
             out.setdefault(term.folded, term)
         return list(out.values())
 
+    def respelled(self, analysis: Analysis) -> Analysis:
+        """The analysis again with typos corrected, when a correction completes a phrase the
+        lexicon knows ("quyết đinh" → "quyết định" → QĐ, "sắp sếp" → "sắp xếp")."""
+        fixes = {t.corrected_from: t.accented for t in self.terms(analysis) if t.corrected_from}
+        if not fixes:
+            return analysis
+        again = self.lexicon.analyze(" ".join(fixes.get(w, w) for w in analysis.tokens))
+        if again.tokens == [fixes.get(w, w) for w in analysis.tokens]:
+            return analysis  # no phrase formed: keep the typed words and their corrections
+        again.intents |= analysis.intents
+        again.now = again.now or analysis.now
+        again.words = analysis.words
+        return again
+
     def _in_context(
-        self, term: QueryTerm, typed: str, marked: bool, before: str, after: list[str]
+        self, term: QueryTerm, typed: str, marked: bool, before: str, nxt: str
     ) -> QueryTerm:
         """A word that fits neither neighbour, while a regional spelling of it does ("tuyên
         chuyền" → "tuyên truyền"), is that spelling: accents mix up ch/tr and gi/d/r.
@@ -323,33 +338,43 @@ class Matcher:
         """
         if marked and typed in self.accented_vocabulary:
             return term
-        nxt = after[0] if after else ""
-        # A particle next to it says little ("có chuyển" and "có chuyện" are both fine).
-        before = "" if before in _PARTICLE_FOLDS else before
-        nxt = "" if nxt in _PARTICLE_FOLDS else nxt
-        pairs = self.pairs
-        if (before, term.folded) in pairs or (term.folded, nxt) in pairs:
+        if self._fits(term.folded, before, nxt):
             return term
         for spelled in _regional_spellings(typed):
             if not marked and spelled.startswith("gi") and typed.startswith("d"):
                 continue
             v = fold(spelled)
-            if v in self._vocab_set and ((before, v) in pairs or (v, nxt) in pairs):
+            if v in self._vocab_set and self._fits(v, before, nxt):
                 return QueryTerm(v, v, False, self._typo_weight(v), term.corrected_from or typed)
         return term
 
-    def _marked_term(self, acc: str, fo: str) -> QueryTerm:
+    def _fits(self, folded: str, before: str, nxt: str) -> bool:
+        """Whether a word stands next to one of its neighbours somewhere in the phrasings or
+        sources. A particle next to it says little ("có chuyển" and "có chuyện")."""
+        return (before not in _PARTICLE_FOLDS and (before, folded) in self.pairs) or (
+            nxt not in _PARTICLE_FOLDS and (folded, nxt) in self.pairs
+        )
+
+    def _pick(self, candidates: tuple[str, ...], context: tuple[str, str]) -> str | None:
+        """The first candidate correction that fits a neighbour ("trực thộc" → "thuộc", not
+        "thực"), else the first."""
+        for c in candidates:
+            if self._fits(fold(c), *context):
+                return c
+        return candidates[0] if candidates else None
+
+    def _marked_term(self, acc: str, fo: str, context: tuple[str, str] = ("", "")) -> QueryTerm:
         if acc in self.idf_accented:
             return QueryTerm(fo, acc, True, self.idf_accented[acc])
         if acc in self.accented_vocabulary:
             return QueryTerm(fo, acc, True, self.rare_weight)
         if fo in _PARTICLE_FOLDS:  # a particle with a slip of its marks ("vói" for "với")
             return QueryTerm(fo, acc, True, FUNCTION_WEIGHT)
-        fixed = self._correct_accented(acc)
+        fixed = self._pick(self._accented_candidates(acc), context)
         if fixed is not None:
             return QueryTerm(fold(fixed), fixed, True, self._typo_weight(fold(fixed)), acc)
         if fo not in self._vocab_set:
-            folded_fix = self._correct(fo)
+            folded_fix = self._correct(fo, context)
             if folded_fix is not None:
                 return QueryTerm(folded_fix, folded_fix, False, self._typo_weight(folded_fix), acc)
         return QueryTerm(fo, acc, True, self.unknown_weight)
@@ -359,11 +384,12 @@ class Matcher:
         it keeps most of an unknown word's weight, so it cannot quietly vanish."""
         return max(self.weight(fixed), TYPO_WEIGHT_SHARE * self.unknown_weight)
 
-    def _correct_accented(self, word: str) -> str | None:
-        """A question word, typed with marks, one edit away from exactly one best known word."""
+    def _accented_candidates(self, word: str) -> tuple[str, ...]:
+        """Known words one edit away from a question word typed with marks, best first."""
         key = "\u0301" + word  # cache namespace distinct from folded corrections
-        if key in self._corrections:
-            return self._corrections[key]
+        cached = self._corrections.get(key)
+        if cached is not None:
+            return cached
         found: set[str] = set()
         for variant in _deletes(word):
             found.update(self._accented_deletions.get(variant, ()))
@@ -380,23 +406,25 @@ class Matcher:
             # not know ("nữ"), so only a slip of its marks or a dropped letter is corrected.
             found = {w for w in found if fold(w) == folded or len(w) == len(word) + 1}
         # A slip of the tone or a mark (viêc → việc) is likelier than a wrong letter (→ viên).
-        fixed = (
-            min(found, key=lambda w: (fold(w) != folded, self.idf_accented[w], w))
-            if found
-            else None
-        )
+        ranked = tuple(sorted(found, key=lambda w: (fold(w) != folded, self.idf_accented[w], w)))
         if len(self._corrections) < 50_000:
-            self._corrections[key] = fixed
-        return fixed
+            self._corrections[key] = ranked
+        return ranked
 
-    def _correct(self, word: str) -> str | None:
-        """The known word a typo or Telex spelling stands for, if there is exactly one best."""
-        if word in self._corrections:
-            return self._corrections[word]
-        fixed: str | None = None
+    def _correct(self, word: str, context: tuple[str, str] = ("", "")) -> str | None:
+        """The known word a typo or Telex spelling stands for: the most frequent one that fits
+        a neighbour, else the most frequent."""
+        return self._pick(self._folded_candidates(word), context)
+
+    def _folded_candidates(self, word: str) -> tuple[str, ...]:
+        """Known words one edit away from a word typed without marks (or its Telex reading)."""
+        cached = self._corrections.get(word)
+        if cached is not None:
+            return cached
+        ranked: tuple[str, ...] = ()
         decoded = telex_decode(word)
         if decoded is not None and fold(decoded) in self._vocab_set:
-            fixed = fold(decoded)
+            ranked = (fold(decoded),)
         elif len(word) >= 3:
             found: set[str] = set()
             for variant in _deletes(word):
@@ -406,11 +434,10 @@ class Matcher:
                 # A three-letter word is most often a real syllable we do not know ("tru" in
                 # "trụ sở"); only a dropped letter ("uog" for "uong") is corrected.
                 found = {w for w in found if len(w) == 4}
-            if found:
-                fixed = min(found, key=lambda w: (self.idf[w], w))
+            ranked = tuple(sorted(found, key=lambda w: (self.idf[w], w)))
         if len(self._corrections) < 50_000:
-            self._corrections[word] = fixed
-        return fixed
+            self._corrections[word] = ranked
+        return ranked
 
     def rank(self, analysis: Analysis, limit: int = 10, explain: bool = False) -> list[Scored]:
         """Entries ranked by score, best first."""

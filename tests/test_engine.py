@@ -336,3 +336,31 @@ def test_an_unknown_three_letter_syllable_is_not_corrected_into_an_answer(engine
     assert result.status != "answered"
     terms = engine.matcher.terms(engine.lexicon.analyze("dang bo khoi thanh lap nam nao uog"))
     assert "uong" in {t.folded for t in terms}  # a dropped letter is still restored
+
+
+def test_a_typo_is_corrected_to_the_word_that_fits_its_neighbour(engine: Engine) -> None:
+    # "thộc" is one edit from both "thực" (commoner) and "thuộc"; only "trực thuộc" is a pair.
+    terms = engine.matcher.terms(engine.lexicon.analyze("đảng bộ trực thộc"))
+    assert "thuoc" in {t.folded for t in terms}
+    assert "thuc" not in {t.folded for t in terms}
+
+
+def test_a_corrected_typo_completes_a_phrase(engine: Engine) -> None:
+    # "quyết đinh" only becomes the abbreviation QĐ (which the entries use) once corrected.
+    analysis = engine.matcher.respelled(engine.lexicon.analyze("Quyết đinh 47 do ai ban hành?"))
+    assert analysis.tokens[:2] == ["qđ", "47"]
+    result = ask(engine, "Quyết đinh 47 lập Đảng bộ Khối do cơ quan nào ban hành?")
+    assert result.status == "answered"
+    assert "Bộ Chính trị" in result.answer
+
+
+def test_a_mass_organisation_must_be_named_in_the_entry(engine: Engine) -> None:
+    # "niên biểu", "giai đoạn" and "thành lập" hold the words of "Đoàn Thanh niên", not the name.
+    result = ask(engine, "Đoàn Thanh niên Khối các cơ quan Trung ương")
+    assert result.status == "no_answer"
+
+
+def test_phuong_thuc_is_not_a_province(engine: Engine) -> None:
+    result = ask(engine, "kết quả đổi mới phương thức lãnh đạo của Đảng bộ Khối")
+    assert result.status == "answered"
+    assert result.entry_id == "ket-qua-phuong-thuc-lanh-dao"
