@@ -188,8 +188,11 @@ class Engine:
             )
         if not analysis.tokens:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
-        analysis = self.matcher.respelled(analysis)
-        ranked = self.matcher.rank(analysis)
+        terms = self.matcher.terms(analysis)
+        respelled = self.matcher.respelled(analysis, terms)
+        if respelled is not analysis:
+            analysis, terms = respelled, self.matcher.terms(respelled)
+        ranked = self.matcher.rank(analysis, terms=terms)
         best = ranked[0] if ranked else None
         if best is not None and self._about_another_organisation(analysis, best.entry_id):
             return Result(
@@ -232,7 +235,7 @@ class Engine:
                 suggestions=self._suggest(ranked, best.score),
                 normalized=norm,
             )
-        passage = self._passage(question, analysis)
+        passage = self._passage(question, analysis, terms)
         if passage is not None:
             return passage
         closest = tuple(
@@ -438,9 +441,8 @@ class Engine:
                     )
         return out
 
-    def _passage(self, question: str, analysis: Analysis) -> Result | None:
+    def _passage(self, question: str, analysis: Analysis, terms: list[QueryTerm]) -> Result | None:
         """A source sentence that holds every distinctive word of the question, as typed."""
-        terms = self.matcher.terms(analysis)
         if len(terms) < 3 or any(t.corrected_from for t in terms):
             return None
         total = sum(t.weight for t in terms)

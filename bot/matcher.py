@@ -313,10 +313,12 @@ class Matcher:
             out.setdefault(term.folded, term)
         return list(out.values())
 
-    def respelled(self, analysis: Analysis) -> Analysis:
+    def respelled(self, analysis: Analysis, terms: list[QueryTerm] | None = None) -> Analysis:
         """The analysis again with typos corrected, when a correction completes a phrase the
         lexicon knows ("quyết đinh" → "quyết định" → QĐ, "sắp sếp" → "sắp xếp")."""
-        fixes = {t.corrected_from: t.accented for t in self.terms(analysis) if t.corrected_from}
+        if terms is None:
+            terms = self.terms(analysis)
+        fixes = {t.corrected_from: t.accented for t in terms if t.corrected_from}
         if not fixes:
             return analysis
         again = self.lexicon.analyze(" ".join(fixes.get(w, w) for w in analysis.tokens))
@@ -439,9 +441,16 @@ class Matcher:
             self._corrections[word] = ranked
         return ranked
 
-    def rank(self, analysis: Analysis, limit: int = 10, explain: bool = False) -> list[Scored]:
-        """Entries ranked by score, best first."""
-        terms = self.terms(analysis)
+    def rank(
+        self,
+        analysis: Analysis,
+        limit: int = 10,
+        explain: bool = False,
+        terms: list[QueryTerm] | None = None,
+    ) -> list[Scored]:
+        """Entries ranked by score, best first (``terms``: the analysis's, if computed)."""
+        if terms is None:
+            terms = self.terms(analysis)
         if not terms:
             return []
         total = sum(t.weight for t in terms)
