@@ -32,7 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.knowledge import Entry, KnowledgeBase
 from bot.lexicon import FILLER_WORDS, FUNCTION_WORDS, HOW_MANY, STRONG_INTENTS, Analysis, Lexicon
 from bot.subjects import units
-from bot.vntext import fold, telex_decode
+from bot.vntext import could_be_syllable, fold, telex_decode
 
 FOLDED_ONLY_CREDIT = 0.4  # typed with marks, matched only without them (quân ≠ quan)
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
@@ -415,8 +415,13 @@ class Matcher:
 
     def _correct(self, word: str, context: tuple[str, str] = ("", "")) -> str | None:
         """The known word a typo or Telex spelling stands for: the most frequent one that fits
-        a neighbour, else the most frequent."""
-        return self._pick(self._folded_candidates(word), context)
+        a neighbour, else the most frequent. A three-letter word shaped like a syllable is often
+        a real one we do not know ("tru" in "tru so", trụ sở): it is corrected only where the
+        fix fits; "uog" is no syllable and becomes "uong" anyway."""
+        candidates = self._folded_candidates(word)
+        if len(word) == 3 and could_be_syllable(word) and telex_decode(word) is None:
+            return next((c for c in candidates if self._fits(c, *context)), None)
+        return self._pick(candidates, context)
 
     def _folded_candidates(self, word: str) -> tuple[str, ...]:
         """Known words one edit away from a word typed without marks (or its Telex reading)."""

@@ -225,6 +225,18 @@ def fold_text(text: str) -> str:
     return " ".join(fold(t) for t in tokenize(text))
 
 
+# --- syllable shape ---------------------------------------------------------------------
+
+_SYLLABLE_RE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
+)
+
+
+def could_be_syllable(folded: str) -> bool:
+    """Whether a folded word has the shape of a Vietnamese syllable ("tru" has, "uog" has not)."""
+    return _SYLLABLE_RE.fullmatch(folded) is not None
+
+
 # --- Telex typed without an input method -------------------------------------------------
 
 _TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}

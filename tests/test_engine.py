@@ -364,3 +364,10 @@ def test_phuong_thuc_is_not_a_province(engine: Engine) -> None:
     result = ask(engine, "kết quả đổi mới phương thức lãnh đạo của Đảng bộ Khối")
     assert result.status == "answered"
     assert result.entry_id == "ket-qua-phuong-thuc-lanh-dao"
+
+
+def test_a_three_letter_word_is_corrected_only_where_the_fix_fits(engine: Engine) -> None:
+    # "tru so" is "trụ sở" (headquarters, never mentioned), not "trực ..." one letter away.
+    terms = engine.matcher.terms(engine.lexicon.analyze("tru so dang uy khoi cac co quan"))
+    assert "truc" not in {t.folded for t in terms}
+    assert ask(engine, "tru so Dang uy Khoi cac co quan Trung uong").status != "answered"
