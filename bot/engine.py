@@ -206,7 +206,7 @@ class Engine:
                 ),
                 normalized=norm,
             )
-        if best is not None and self.confident(ranked):
+        if best is not None and self.confident(ranked) and not self._counts_else(analysis, best):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
                 return Result(
@@ -286,6 +286,16 @@ class Engine:
             if entry.fact in named and scored.score >= self.suggest_at:
                 return entry, scored.score
         return None
+
+    def _counts_else(self, analysis: Analysis, best: Scored) -> bool:
+        """A count of members or committees asked ("năm 2026 có bao nhiêu đảng viên") is no
+        question for the anniversary computation, whatever year it names."""
+        entry = self.kb.entries[best.entry_id]
+        return (
+            entry.compute is not None
+            and HOW_MANY in analysis.intents
+            and any(self._names(analysis, f) for f in self.kb.facts.values())
+        )
 
     def _names(self, analysis: Analysis, fact: Fact) -> bool:
         """Whether the question names a fact by one of its terms (as consecutive words)."""

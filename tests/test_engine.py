@@ -371,3 +371,11 @@ def test_a_three_letter_word_is_corrected_only_where_the_fix_fits(engine: Engine
     terms = engine.matcher.terms(engine.lexicon.analyze("tru so dang uy khoi cac co quan"))
     assert "truc" not in {t.folded for t in terms}
     assert ask(engine, "tru so Dang uy Khoi cac co quan Trung uong").status != "answered"
+
+
+def test_a_count_of_members_is_no_question_for_the_anniversary_computation(engine: Engine) -> None:
+    # Any year after 1948 is an input of the computed anniversary entry; a question naming
+    # members must not be answered with the bloc's age.
+    result = ask(engine, "Tính đến năm 2026, ĐBK các cơ quan TW có bao nhiêu ĐV?")
+    assert result.status != "answered"
+    assert ask(engine, "năm 2026 đảng bộ khối kỷ niệm bao nhiêu năm").status == "answered"
