@@ -44,7 +44,7 @@ from bot.vntext import nfc_ws
 # with thresholds tuned on the other).
 ANSWER_AT = 0.84
 CLEAR_AT = 0.72  # ...or at least this, with a clear lead over the next entry:
-CLEAR_MARGIN = 0.15
+CLEAR_MARGIN = 0.09
 CLEAR_PRECISION = 0.35  # ...and covering over a third of the entry's phrasing
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97

@@ -31,7 +31,7 @@ from bot.vntext import fold, nfc_ws
 
 TODAY = date(2026, 11, 23)  # fixed clock: computed answers are reproducible
 MIN_ABSTENTION = 0.93  # calibration targets, stricter than the release bar (90%, 3%)
-MAX_WRONG = 0.015
+MAX_WRONG = 0.02
 CLEAR_SPAN = 0.12
 NEAR_BEST = 0.01  # ...and among those within this of the best accuracy, the most cautious
 SAFETY_STEP = 0.04  # a calibrated setting must stay within the targets this much lower
