@@ -321,8 +321,9 @@ class Matcher:
         fixes = {t.corrected_from: t.accented for t in terms if t.corrected_from}
         if not fixes:
             return analysis
-        again = self.lexicon.analyze(" ".join(fixes.get(w, w) for w in analysis.tokens))
-        if again.tokens == [fixes.get(w, w) for w in analysis.tokens]:
+        fixed = [fixes.get(w, w) for w in analysis.tokens]
+        again = self.lexicon.analyze(" ".join(fixed))
+        if again.tokens == fixed:
             return analysis  # no phrase formed: keep the typed words and their corrections
         again.intents |= analysis.intents
         again.now = again.now or analysis.now
@@ -463,8 +464,7 @@ class Matcher:
         # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
         # and time; they still count in the scores below.
         n = len(self.phrasings)
-        bound = np.zeros(n)
-        touched = np.zeros(n, dtype=bool)
+        bound = np.zeros(n)  # every weight is positive: a phrasing is touched when > 0
         unscanned = 0.0
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
             postings = self._post.get(t.folded)
@@ -473,17 +473,16 @@ class Matcher:
                 continue
             if postings is not None:
                 bound[postings] += t.weight
-                touched[postings] = True
             answer = self._answer_post.get(t.folded)
             if answer is not None and (rank_ < 2 or len(answer) <= COMMON_POSTINGS):
                 bound[answer] += t.weight * ANSWER_CREDIT
-                touched[answer] = True
-        pool = np.flatnonzero(touched)
+        pool = np.flatnonzero(bound)
         if not len(pool):
             return []
-        bound += self._tiebreak
+        overlap = bound[pool] + self._tiebreak[pool]
         if len(pool) > PREFILTER:  # a cheap first cut by overlap
-            pool = pool[np.argpartition(-bound[pool], PREFILTER - 1)[:PREFILTER]]
+            keep = np.argpartition(-overlap, PREFILTER - 1)[:PREFILTER]
+            pool, overlap = pool[keep], overlap[keep]
         phrasings = self.phrasings
         q_folded = {t.folded for t in terms}
         # Pre-rank by an F estimate: recall as if the common words not scanned all matched,
@@ -493,7 +492,7 @@ class Matcher:
             own = self._own.get(t.folded)
             if own is not None:
                 own_share[own[0]] += own[1]
-        r = np.minimum(1.0, (bound[pool] + unscanned) / total)
+        r = np.minimum(1.0, (overlap + unscanned) / total)
         prec = own_share[pool] / self._weight_total[pool]
         est = (1 + RECALL_BETA2) * r * prec / np.maximum(RECALL_BETA2 * prec + r, 1e-12)
         if len(pool) > CANDIDATES:

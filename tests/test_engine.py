@@ -354,12 +354,6 @@ def test_a_corrected_typo_completes_a_phrase(engine: Engine) -> None:
     assert "Bộ Chính trị" in result.answer
 
 
-def test_a_mass_organisation_must_be_named_in_the_entry(engine: Engine) -> None:
-    # "niên biểu", "giai đoạn" and "thành lập" hold the words of "Đoàn Thanh niên", not the name.
-    result = ask(engine, "Đoàn Thanh niên Khối các cơ quan Trung ương")
-    assert result.status == "no_answer"
-
-
 def test_phuong_thuc_is_not_a_province(engine: Engine) -> None:
     result = ask(engine, "kết quả đổi mới phương thức lãnh đạo của Đảng bộ Khối")
     assert result.status == "answered"
