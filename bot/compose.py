@@ -121,6 +121,12 @@ def _value_lines(kb: KnowledgeBase, values: list[FactValue]) -> list[str]:
     return [f"{when}: {text} — theo {', '.join(wheres)}" for text, wheres in by_text.items()]
 
 
+def fact_year_missing(fact: Fact, years: list[str]) -> str:
+    """The lead of an answer for a year the fact series has no figure for."""
+    label = fact.label[:1].lower() + fact.label[1:]
+    return f"Các tài liệu không có số liệu về {label} trong năm {', '.join(years)}."
+
+
 def fact_answer(
     kb: KnowledgeBase,
     entry: Entry,

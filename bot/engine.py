@@ -353,6 +353,25 @@ class Engine:
                 for f in self.kb.facts.values()
                 if f.id != fact.id and f.scope == fact.scope and self._names(analysis, f)
             )
+            gap = [
+                y
+                for y in years
+                if 1900 < int(y) <= today.year and not any(v.as_of[:4] == y for v in fact.values)
+            ]
+            if gap and len(gap) == len([y for y in years if 1900 < int(y) <= today.year]):
+                # "How many in 2019?": the documents hold no figure for that year. Say so and
+                # give the figures they do hold, with their dates, rather than pass one off.
+                text, cites, _ = compose.fact_answer(self.kb, entry, fact, [], False, also)
+                return Result(
+                    question,
+                    "no_answer",
+                    compose.fact_year_missing(fact, gap) + "\n" + text,
+                    cites,
+                    round(min(score, 1.0), 4),
+                    entry.id,
+                    kind="fact",
+                    normalized=analysis.normalized,
+                )
             text, cites, _ = compose.fact_answer(self.kb, entry, fact, years, analysis.now, also)
             kind = "fact"
         elif entry.compute is not None:

@@ -373,3 +373,36 @@ def test_a_count_of_members_is_no_question_for_the_anniversary_computation(engin
     result = ask(engine, "Tính đến năm 2026, ĐBK các cơ quan TW có bao nhiêu ĐV?")
     assert result.status != "answered"
     assert ask(engine, "năm 2026 đảng bộ khối kỷ niệm bao nhiêu năm").status == "answered"
+
+
+def test_a_year_the_figures_lack_is_not_answered_with_another_year(engine: Engine) -> None:
+    result = ask(engine, "Năm 2017 Đảng bộ Khối có bao nhiêu tổ chức cơ sở đảng?")
+    assert result.status == "no_answer" and result.entry_id == "so-to-chuc-co-so-dang-2007"
+    assert "năm 2017" in result.answer and "1 nghìn" in result.answer  # what the documents hold
+    assert_quotes_verbatim(engine, result)
+    # a year the series has is answered, and a figure that looks like a year is no year
+    assert (
+        ask(engine, "Năm 2017 Đảng bộ Khối có bao nhiêu đảng bộ trực thuộc?").status == "answered"
+    )
+    assert ask(engine, "Gần 1.000 tổ chức cơ sở đảng là số liệu năm nào?").status == "answered"
+
+
+@pytest.mark.parametrize(
+    ("question", "gap"),
+    [
+        ("Chủ tịch nước Trần Đại Quang sinh năm nào?", "tran-dai-quang-tieu-su"),
+        (
+            "Hội thảo lịch sử ra đời, vị trí, vai trò của ĐBK tổ chức ở đâu?",
+            "kh95-hoi-thao-thoi-gian-dia-diem",
+        ),
+        ("Kế hoạch 95 chi bao nhiêu tiền cho tuyên truyền?", "kh95-kinh-phi-so-tien"),
+    ],
+)
+def test_known_gaps_say_what_the_documents_hold(engine: Engine, question: str, gap: str) -> None:
+    result = ask(engine, question)
+    assert result.status == "no_answer" and result.entry_id == gap
+    assert_quotes_verbatim(engine, result)
+    # ...while the fact beside the gap is still answered
+    assert (
+        ask(engine, "Ai trao Huân chương Lao động hạng Nhất cho Đảng bộ Khối?").status == "answered"
+    )
