@@ -42,8 +42,8 @@ from bot.vntext import nfc_ws
 
 # Tuned by `python -m bot eval --calibrate` on both halves of tests/eval (it reports each half
 # with thresholds tuned on the other).
-ANSWER_AT = 0.84
-CLEAR_AT = 0.72  # ...or at least this, with a clear lead over the next entry:
+ANSWER_AT = 0.80
+CLEAR_AT = 0.71  # ...or at least this, with a clear lead over the next entry:
 CLEAR_MARGIN = 0.09
 CLEAR_PRECISION = 0.35  # ...and covering over a third of the entry's phrasing
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
@@ -208,6 +208,10 @@ class Engine:
             )
         if best is not None and self.confident(ranked) and not self._counts_else(analysis, best):
             entry = self.kb.entries[best.entry_id]
+            multi = self._multi_figure(analysis, ranked) if analysis.now else None
+            if multi is not None and self._stale(entry):
+                # "now, how many members and cells?": the current figures, not a dated one-off
+                return self._entry_result(question, multi[0], multi[1], analysis, today, ranked)
             if analysis.now and self._stale(entry):
                 return Result(
                     question,
@@ -289,22 +293,24 @@ class Engine:
 
     def _counts_else(self, analysis: Analysis, best: Scored) -> bool:
         """A count of members or committees asked ("năm 2026 có bao nhiêu đảng viên") is no
-        question for the anniversary computation, whatever year it names."""
+        question for the anniversary computation, whatever year it names, nor for an entry
+        that never speaks of what is counted ("QĐ 47 ... có bao nhiêu chi bộ")."""
+        if HOW_MANY not in analysis.intents:
+            return False
+        named = [f for f in self.kb.facts.values() if self._names(analysis, f)]
+        if not named:
+            return False
         entry = self.kb.entries[best.entry_id]
-        return (
-            entry.compute is not None
-            and HOW_MANY in analysis.intents
-            and any(self._names(analysis, f) for f in self.kb.facts.values())
+        if entry.compute is not None:
+            return True
+        texts = self.matcher.entry_folded_texts[entry.id]
+        return not any(
+            _holds(text, phrase) for f in named for phrase in self.fact_terms[f.id] for text in texts
         )
 
     def _names(self, analysis: Analysis, fact: Fact) -> bool:
         """Whether the question names a fact by one of its terms (as consecutive words)."""
-        words = analysis.folded
-        for phrase in self.fact_terms[fact.id]:
-            n = len(phrase)
-            if n and any(words[i : i + n] == phrase for i in range(len(words) - n + 1)):
-                return True
-        return False
+        return any(_holds(analysis.folded, phrase) for phrase in self.fact_terms[fact.id])
 
     def confident(self, ranked: list[Scored]) -> bool:
         """Answer when the best entry scores high and is not a close call with the next one,
@@ -597,3 +603,9 @@ class Engine:
             cited_all += cited
             total_all += len(paras)
         return {"cited": cited_all, "total": total_all, "by_source": by_source}
+
+
+def _holds(words: list[str], phrase: list[str]) -> bool:
+    """Whether a phrase occurs in a word sequence as consecutive words."""
+    n = len(phrase)
+    return bool(n) and any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
