@@ -305,7 +305,10 @@ class Engine:
             return True
         texts = self.matcher.entry_folded_texts[entry.id]
         return not any(
-            _holds(text, phrase) for f in named for phrase in self.fact_terms[f.id] for text in texts
+            _holds(text, phrase)
+            for f in named
+            for phrase in self.fact_terms[f.id]
+            for text in texts
         )
 
     def _names(self, analysis: Analysis, fact: Fact) -> bool:

@@ -215,7 +215,7 @@ FUNCTION_WORDS = frozenset(
     "nào ra lên bị để do từ theo như cũng còn rất nhất đến tới "
     # particles, conjunctions and adverbs a question wraps around its subject
     "nữa lại đây hay hoặc nhưng nên vì bởi lúc khi đang sẽ vẫn đều ngay luôn mỗi mọi tất cả "
-    "rồi chưa ở đi nhau nó họ thôi hồi".split()
+    "rồi chưa ở đi nhau nó họ thôi hồi nếu".split()
 )
 
 

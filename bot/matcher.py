@@ -176,8 +176,11 @@ class Matcher:
         readings: dict[str, set[str]] = defaultdict(set)
         for word in self.accented_vocabulary:
             readings[fold(word)].add(word)
+        # The same for particles the lexicon drops when typed with marks ("nêu" typed "neu"):
+        # without this they would weigh as unknown words, the most of all.
+        particles = FUNCTION_WORDS | FILLER_WORDS
         self.function_folded = frozenset(
-            fold(w) for w in FUNCTION_WORDS if readings[fold(w)] <= FUNCTION_WORDS
+            fold(w) for w in particles if readings[fold(w)] <= particles
         )
         n = max(len(kb.entries), 1)
         self.idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
