@@ -40,8 +40,10 @@ from bot.results import Citation, Result, Suggestion
 from bot.subjects import other_organisation
 from bot.vntext import nfc_ws
 
-# Tuned by `python -m bot eval --calibrate` on both halves of tests/eval (it reports each half
-# with thresholds tuned on the other).
+# From `python -m bot eval --calibrate`, which tunes on one half of tests/eval and reports the
+# other. The two halves disagree (dev picks 0.80 / 0.71 lead 0.09, test picks 0.84 / 0.72 lead
+# 0.06). The dev pick ships: re-run at the code of the day each fresh set arrived, it answered
+# more in-scope questions and gave fewer wrong answers on four of the five (README).
 ANSWER_AT = 0.80
 CLEAR_AT = 0.71  # ...or at least this, with a clear lead over the next entry:
 CLEAR_MARGIN = 0.09
