@@ -35,7 +35,14 @@ from bot.knowledge import (
     load_with_problems,
 )
 from bot.lexicon import HOW_MANY, WHEN, Analysis, Lexicon
-from bot.matcher import FUNCTION_WEIGHT, Matcher, QueryTerm, Scored, source_vocabulary
+from bot.matcher import (
+    FUNCTION_WEIGHT,
+    Matcher,
+    QueryTerm,
+    Scored,
+    is_year,
+    source_vocabulary,
+)
 from bot.results import Citation, Result, Suggestion
 from bot.subjects import other_organisation
 from bot.vntext import nfc_ws
@@ -210,11 +217,11 @@ class Engine:
             )
         if best is not None and self.confident(ranked) and not self._counts_else(analysis, best):
             entry = self.kb.entries[best.entry_id]
-            multi = self._multi_figure(analysis, ranked) if analysis.now else None
-            if multi is not None and self._stale(entry):
-                # "now, how many members and cells?": the current figures, not a dated one-off
-                return self._entry_result(question, multi[0], multi[1], analysis, today, ranked)
             if analysis.now and self._stale(entry):
+                multi = self._multi_figure(analysis, ranked)
+                if multi is not None:
+                    # "now, how many members and cells?": the current figures, not a dated one
+                    return self._entry_result(question, multi[0], multi[1], analysis, today, ranked)
                 return Result(
                     question,
                     "ambiguous",
@@ -267,11 +274,8 @@ class Engine:
         mass, name = found
         if not mass:
             return True
-        n = len(name)
         return not any(
-            tuple(words[i : i + n]) == name
-            for words in self.matcher.entry_folded_texts[entry_id]
-            for i in range(len(words) - n + 1)
+            _holds(words, list(name)) for words in self.matcher.entry_folded_texts[entry_id]
         )
 
     def _multi_figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
@@ -364,12 +368,9 @@ class Engine:
                 for f in self.kb.facts.values()
                 if f.id != fact.id and f.scope == fact.scope and self._names(analysis, f)
             )
-            gap = [
-                y
-                for y in years
-                if 1900 < int(y) <= today.year and not any(v.as_of[:4] == y for v in fact.values)
-            ]
-            if gap and len(gap) == len([y for y in years if 1900 < int(y) <= today.year]):
+            asked_years = [y for y in years if is_year(y)]
+            gap = [y for y in asked_years if all(v.as_of[:4] != y for v in fact.values)]
+            if gap and len(gap) == len(asked_years):
                 # "How many in 2019?": the documents hold no figure for that year. Say so and
                 # give the figures they do hold, with their dates, rather than pass one off.
                 text, cites, _ = compose.fact_answer(self.kb, entry, fact, [], False, also)

@@ -523,7 +523,7 @@ class Matcher:
         query_str = " ".join(t.folded for t in terms)
         q_intents = analysis.intents & STRONG_INTENTS
         q_numbers = {t.folded for t in terms if t.folded[:1].isdigit()}
-        q_years = {n for n in q_numbers if _is_year(n)}
+        q_years = {n for n in q_numbers if is_year(n)}
         # "Đảng bộ Khối ..." without "tỉnh" means the central bloc, unless a number the
         # question gives (a decision's, a figure) is the provincial entry's own.
         words = analysis.folded
@@ -559,7 +559,7 @@ class Matcher:
                 not q_years
                 and HOW_MANY in q_intents
                 and entry_id in self.dated
-                and any(_is_year(t) for t in p.tokens)
+                and any(is_year(t) for t in p.tokens)
             ):
                 factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
             entry_units = self.entry_units[entry_id]
@@ -568,7 +568,7 @@ class Matcher:
             if (
                 central_bloc
                 and entry_id in self.provincial
-                and not any(n in p.tokens and not _is_year(n) for n in q_numbers)
+                and not any(n in p.tokens and not is_year(n) for n in q_numbers)
             ):
                 factor *= CENTRAL_NAMED if central_named else UNASKED_PROVINCE
             elif (
@@ -662,7 +662,8 @@ def _credit(t: QueryTerm, forms: frozenset[str] | set[str], tier: float) -> floa
 _PARTICLE_FOLDS = frozenset(fold(w) for w in FILLER_WORDS | FUNCTION_WORDS)
 
 
-def _is_year(token: str) -> bool:
+def is_year(token: str) -> bool:
+    """A four-digit number read as a year (1900–2039), not a figure like 5.700."""
     return len(token) == 4 and token.isdigit() and "1900" <= token <= "2039"
 
 
