@@ -313,16 +313,17 @@ class Lexicon:
         self._upper = upper
 
     @staticmethod
-    def _index(rules: list[_Rule]) -> dict[tuple[str, ...], list[_Rule]]:
+    def _index(rules: list[_Rule]) -> dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]]:
         """Rules keyed by their first word, and by their first two words when longer, so a
-        scan only tries the few rules that can start at a position."""
-        index: dict[tuple[str, ...], list[_Rule]] = {}
+        scan only tries the few rules that can start at a position; each with its folded
+        pattern, compared first."""
+        index: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]] = {}
         for rule in rules:
             if rule.pattern:
-                key = tuple(fold(w) for w in rule.pattern[:2])
-                index.setdefault(key, []).append(rule)
+                folded = tuple(fold(w) for w in rule.pattern)
+                index.setdefault(folded[:2], []).append((folded, rule))
         for bucket in index.values():
-            bucket.sort(key=lambda r: -len(r.pattern))
+            bucket.sort(key=lambda fr: -len(fr[0]))
         return index
 
     def analyze(self, text: str) -> Analysis:
@@ -364,24 +365,27 @@ class Lexicon:
     @staticmethod
     def _scan(
         typed: list[tuple[str, bool]],
-        rules: dict[tuple[str, ...], list[_Rule]],
+        rules: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]],
         result: Analysis,
     ) -> list[tuple[str, bool]]:
         out: list[tuple[str, bool]] = []
-        folded = [fold(w) for w, _ in typed]
+        words = tuple(w for w, _ in typed)
+        folded = tuple(fold(w) for w in words)
         i = 0
         n = len(typed)
         while i < n:
             word, marked = typed[i]
             rule = None
-            pair = rules.get((folded[i], folded[i + 1])) if i + 1 < n else None
-            for bucket in (pair, rules.get((folded[i],))):
+            pair = rules.get(folded[i : i + 2]) if i + 1 < n else None
+            for bucket in (pair, rules.get(folded[i : i + 1])):
                 if not bucket:
                     continue
-                for cand in bucket:
-                    k = len(cand.pattern)
-                    if i + k <= n and all(
-                        _same(typed[i + j], cand.pattern[j], cand.exact) for j in range(k)
+                for pattern, cand in bucket:
+                    k = len(pattern)
+                    # Same letters; then each word as typed, or typed without marks.
+                    if folded[i : i + k] == pattern and (
+                        words[i : i + k] == cand.pattern
+                        or all(_same(typed[i + j], cand.pattern[j], cand.exact) for j in range(k))
                     ):
                         rule = cand
                         break

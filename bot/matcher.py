@@ -467,7 +467,9 @@ class Matcher:
         # posting list is short. Words in most phrasings ("đảng", "khối") would only add noise
         # and time; they still count in the scores below.
         n = len(self.phrasings)
-        bound = np.zeros(n)  # every weight is positive: a phrasing is touched when > 0
+        # Each sum is gathered as (phrasing, weight) pairs and added up in one bincount.
+        touched: list[np.ndarray] = []
+        credit: list[float] = []
         unscanned = 0.0
         for rank_, t in enumerate(sorted(terms, key=lambda t: -t.weight)):
             postings = self._post.get(t.folded)
@@ -475,10 +477,19 @@ class Matcher:
                 unscanned += t.weight
                 continue
             if postings is not None:
-                bound[postings] += t.weight
+                touched.append(postings)
+                credit.append(t.weight)
             answer = self._answer_post.get(t.folded)
             if answer is not None and (rank_ < 2 or len(answer) <= COMMON_POSTINGS):
-                bound[answer] += t.weight * ANSWER_CREDIT
+                touched.append(answer)
+                credit.append(t.weight * ANSWER_CREDIT)
+        if not touched:
+            return []
+        bound = np.bincount(  # every weight is positive: a phrasing is touched when > 0
+            np.concatenate(touched),
+            np.repeat(credit, [len(a) for a in touched]),
+            minlength=n,
+        )
         pool = np.flatnonzero(bound)
         if not len(pool):
             return []
@@ -490,11 +501,16 @@ class Matcher:
         q_folded = {t.folded for t in terms}
         # Pre-rank by an F estimate: recall as if the common words not scanned all matched,
         # and the exact share of the phrasing's own words that the question holds.
-        own_share = np.zeros(n)
-        for t in terms:
-            own = self._own.get(t.folded)
-            if own is not None:
-                own_share[own[0]] += own[1]
+        owns = [own for t in terms if (own := self._own.get(t.folded)) is not None]
+        own_share = (
+            np.bincount(
+                np.concatenate([o[0] for o in owns]),
+                np.concatenate([o[1] for o in owns]),
+                minlength=n,
+            )
+            if owns
+            else np.zeros(n)
+        )
         r = np.minimum(1.0, (overlap + unscanned) / total)
         prec = own_share[pool] / self._weight_total[pool]
         est = (1 + RECALL_BETA2) * r * prec / np.maximum(RECALL_BETA2 * prec + r, 1e-12)
@@ -503,16 +519,13 @@ class Matcher:
         else:
             top = np.arange(len(pool))
         top = top[np.argsort(-est[top], kind="stable")]
-        candidates = [int(pool[i]) for i in top]
         best_f: dict[str, tuple[float, float, float, int]] = {}
-        for idx in candidates:
+        by_entry: dict[str, list[float]] = {}
+        for i in top.tolist():
+            idx = int(pool[i])
             p = phrasings[idx]
-            recall = self._recall(p, terms) / total
-            covered = 0.0
-            for tok, w in p.weights.items():
-                if tok in q_folded:
-                    covered += w
-            precision = covered / p.weight_total if p.weight_total else 0.0
+            recall = self._recall(p, terms, by_entry) / total
+            precision = float(prec[i]) if p.weight_total else 0.0
             f = 0.0
             if recall and precision:
                 f = (1 + RECALL_BETA2) * recall * precision / (RECALL_BETA2 * precision + recall)
@@ -585,25 +598,41 @@ class Matcher:
         out.sort(key=lambda s: s.score, reverse=True)
         return out[:limit]
 
-    def _recall(self, p: Phrasing, terms: list[QueryTerm]) -> float:
-        """Weighted share of the question's words that the phrasing (or its entry) explains."""
-        hidden = self.entry_hidden[p.entry_id]
-        siblings = self.entry_words[p.entry_id]
-        answer = self.answer_words[p.entry_id]
+    def _recall(
+        self, p: Phrasing, terms: list[QueryTerm], by_entry: dict[str, list[float]]
+    ) -> float:
+        """Weighted share of the question's words that the phrasing (or its entry) explains.
+
+        ``by_entry`` caches, per entry, what each word earns when the phrasing lacks it.
+        """
+        elsewhere = by_entry.get(p.entry_id)
+        if elsewhere is None:
+            elsewhere = by_entry[p.entry_id] = self._entry_credit(p.entry_id, terms)
         got = 0.0
-        for t in terms:
-            forms = p.tokens.get(t.folded)
-            if forms is not None:
-                got += t.weight * _credit(t, forms, 1.0)
-            elif t.folded in hidden:
-                got += t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT)
-            elif t.folded in siblings:
-                got += t.weight * _credit(t, siblings[t.folded], SIBLING_CREDIT)
-            elif t.folded in answer:
-                got += t.weight * _credit(t, answer[t.folded], ANSWER_CREDIT)
-            elif self._year_input(p.entry_id, t.folded):
-                got += t.weight * HIDDEN_CREDIT
+        tokens = p.tokens
+        for t, other in zip(terms, elsewhere, strict=True):
+            forms = tokens.get(t.folded)
+            got += other if forms is None else t.weight * _credit(t, forms, 1.0)
         return got
+
+    def _entry_credit(self, entry_id: str, terms: list[QueryTerm]) -> list[float]:
+        """What each question word earns from the entry's tags, other phrasings or answer."""
+        hidden = self.entry_hidden[entry_id]
+        siblings = self.entry_words[entry_id]
+        answer = self.answer_words[entry_id]
+        out: list[float] = []
+        for t in terms:
+            if t.folded in hidden:
+                out.append(t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT))
+            elif t.folded in siblings:
+                out.append(t.weight * _credit(t, siblings[t.folded], SIBLING_CREDIT))
+            elif t.folded in answer:
+                out.append(t.weight * _credit(t, answer[t.folded], ANSWER_CREDIT))
+            elif self._year_input(entry_id, t.folded):
+                out.append(t.weight * HIDDEN_CREDIT)
+            else:
+                out.append(0.0)
+        return out
 
     def _numbers_conflict(self, p: Phrasing, q_numbers: set[str]) -> bool:
         """The question names a number the entry lacks, and the phrasing names another one

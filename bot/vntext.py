@@ -23,7 +23,14 @@ from functools import lru_cache
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _ODD_LETTERS = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0110": "Đ", "\u0111": "đ"})
-_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def _family(base: str) -> str:
+    """Every letter whose first NFD character is ``base``, in either case (a: aàáảã…âầ…ă…)."""
+    letters = (chr(c) for c in range(0x41, 0x1EFA))
+    return "".join(
+        ch for ch in letters if unicodedata.normalize("NFD", ch)[0].lower() == base and ch.isalpha()
+    )
 
 
 def _fix_tone(word: str) -> str:
@@ -75,6 +82,20 @@ def _tone_position(base: str) -> int | None:
     return positions[0]  # open two-vowel cluster: the first one (hòa, thủy, mái, múa)
 
 
+_TONE_MARKED = "".join(
+    ch
+    for ch in map(chr, range(0xC0, 0x1EFA))
+    if ch.isalpha() and _TONES & set(unicodedata.normalize("NFD", ch))
+)
+_ALL_VOWELS = "".join(_family(v) for v in "aeiouy")
+# A tone can only be misplaced in a word where a toned vowel stands next to another vowel
+# (hoà, thuỷ, họach): only those words go through ``_fix_tone``.
+_TONE_CLUSTER = re.compile(
+    rf"(?<![^\W\d_])[^\W\d_]*?(?:[{_TONE_MARKED}][{_ALL_VOWELS}]|[{_ALL_VOWELS}][{_TONE_MARKED}])[^\W\d_]*"
+)
+_ODD_RE = re.compile("[" + "".join(chr(c) for c in _ZERO_WIDTH) + "\u00d0\u00f0]")
+
+
 @lru_cache(maxsize=8192)
 def _canonical_word(word: str) -> str:
     return _fix_tone(word)
@@ -82,7 +103,10 @@ def _canonical_word(word: str) -> str:
 
 # A word ending in a stretched vowel ("nàoo", "vậyyy", "nhéee"): no Vietnamese word does. Not
 # "i", which Roman numerals repeat (khóa XIII).
-_STRETCHABLE = re.compile(r"\w*[aeouyAEOUY]\b")
+# Only words that end in a doubled vowel are candidates, so ``_unstretch`` runs on few words.
+_DOUBLED_END = "(?:" + "|".join(f"[{_family(v)}][{v}{v.upper()}]" for v in "aeouy") + r")\b"
+_STRETCHED = re.compile(_DOUBLED_END)
+_STRETCHABLE = re.compile(r"\w*" + _DOUBLED_END)
 
 
 def _unstretch(match: re.Match[str]) -> str:
@@ -98,9 +122,12 @@ def _unstretch(match: re.Match[str]) -> str:
 def clean(text: str) -> str:
     """NFC, odd letters mapped, zero-width dropped, canonical tone placement, casefolded,
     stretched final vowels shortened."""
-    text = unicodedata.normalize("NFC", text).translate(_ODD_LETTERS).translate(_ZERO_WIDTH)
-    text = _STRETCHABLE.sub(_unstretch, text)
-    text = _WORD_RE.sub(lambda m: _canonical_word(m.group(0)), text)
+    text = unicodedata.normalize("NFC", text)
+    if _ODD_RE.search(text) is not None:
+        text = text.translate(_ODD_LETTERS).translate(_ZERO_WIDTH)
+    if _STRETCHED.search(text) is not None:
+        text = _STRETCHABLE.sub(_unstretch, text)
+    text = _TONE_CLUSTER.sub(lambda m: _canonical_word(m.group(0)), text)
     return text.casefold()
 
 
@@ -156,6 +183,7 @@ _DAY_MONTH_WORDS = re.compile(_DAY_WORD + r"\s*(\d{1,2})\s*" + _MONTH_WORD + r"\
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d.,]\d)")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d.,]\d)")
 _DIGIT = re.compile(r"\d")
+_MONTH_NUMBER = re.compile(_MONTH_WORD + r"\s*\d")
 _MULTIPLIERS = {"vạn": 10_000, "nghìn": 1_000, "ngàn": 1_000, "triệu": 1_000_000, "trăm": 100}
 _MULT_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(vạn|nghìn|ngàn|triệu)(?!\w)")
 
@@ -197,15 +225,24 @@ def numbers_and_dates(text: str) -> str:
     """Rewrite dates and numbers in cleaned text into canonical tokens (see module docstring)."""
     if _DIGIT.search(text) is None:
         return text
-    for pattern in _DATE_PATTERNS:
-        text = pattern.sub(_date_full, text)
-    text = _MONTH_YEAR_WORDS.sub(_month_year, text)
-    text = _DAY_MONTH_WORDS.sub(_day_month, text)
-    text = _MONTH_YEAR.sub(_month_year, text)
-    text = _DAY_MONTH.sub(_day_month, text)
+    # Each rewrite runs only when the text holds what it needs (a month word before a number,
+    # a separator, a comma or dot): most questions have none, and the patterns are costly.
+    month_word = _MONTH_NUMBER.search(text) is not None
+    slash = "/" in text
+    if month_word:
+        text = _DATE_PATTERNS[0].sub(_date_full, text)
+    if slash or "-" in text or "." in text:
+        text = _DATE_PATTERNS[1].sub(_date_full, text)
+    if month_word:
+        text = _MONTH_YEAR_WORDS.sub(_month_year, text)
+        text = _DAY_MONTH_WORDS.sub(_day_month, text)
+    if slash:
+        text = _MONTH_YEAR.sub(_month_year, text)
+        text = _DAY_MONTH.sub(_day_month, text)
     text = _MULT_RE.sub(_multiplied, text)
-    text = _GROUPED.sub(lambda m: re.sub(r"[.,]", "", m.group(0)), text)
-    text = _DECIMAL.sub(lambda m: f"{m.group(1)}p{m.group(2)}", text)
+    if "." in text or "," in text:
+        text = _GROUPED.sub(lambda m: re.sub(r"[.,]", "", m.group(0)), text)
+        text = _DECIMAL.sub(lambda m: f"{m.group(1)}p{m.group(2)}", text)
     return text
 
 
