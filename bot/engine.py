@@ -614,4 +614,14 @@ class Engine:
 def _holds(words: list[str], phrase: list[str]) -> bool:
     """Whether a phrase occurs in a word sequence as consecutive words."""
     n = len(phrase)
-    return bool(n) and any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+    if not n:
+        return False
+    first, start = phrase[0], 0
+    while True:  # only where the first word stands (list.index runs in C)
+        try:
+            i = words.index(first, start)
+        except ValueError:
+            return False
+        if words[i : i + n] == phrase:
+            return True
+        start = i + 1

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.knowledge import Synonyms
-from bot.vntext import fold, has_marks, tokenize
+from bot.vntext import fold, tokenize
 
 WHEN, HOW_MANY, WHERE, WHO, WHY, WHAT = "WHEN", "HOW_MANY", "WHERE", "WHO", "WHY", "WHAT"
 STRONG_INTENTS = frozenset({WHEN, HOW_MANY, WHERE, WHO, WHY})
@@ -305,6 +305,7 @@ class Lexicon:
         stage_q.extend(_Rule(_words(p), _NOW) for p in NOW_PHRASES)
         stage_q.extend(_Rule(_words(p), _DROP) for p in FILLER_PHRASES)
         self._stages = [self._index(stage_syn), self._index(stage_q)]
+        self._starts = [frozenset(key[0] for key in stage) for stage in self._stages]
         self._upper_re = (
             re.compile(r"(?<!\w)(" + "|".join(map(re.escape, upper)) + r")(?!\w)")
             if upper
@@ -335,15 +336,17 @@ class Lexicon:
         words = tokenize(text)
         typed: list[tuple[str, bool]] = []  # (word, typed with marks)
         for w in words:
-            exp = self._abbr_exact.get(w) or (None if has_marks(w) else self._abbr.get(w))
+            marked = fold(w) != w
+            exp = self._abbr_exact.get(w) or (None if marked else self._abbr.get(w))
             if exp:
                 typed.extend((e, True) for e in exp)
             else:
-                typed.append((w, has_marks(w)))
+                typed.append((w, marked))
         result = Analysis([], [], [], words=words)
-        for stage in self._stages:
-            typed = self._scan(typed, stage, result)
+        for stage, starts in zip(self._stages, self._starts, strict=True):
+            typed = self._scan(typed, stage, starts, result)
         previous = ""
+        tokens, folded, marks, numbers = result.tokens, result.folded, result.marked, result.numbers
         for w, marked in typed:
             bare = fold(w)
             if (
@@ -355,17 +358,18 @@ class Lexicon:
                 previous = bare
                 continue
             previous = bare
-            result.tokens.append(w)
-            result.folded.append(fold(w))
-            result.marked.append(marked)
+            tokens.append(w)
+            folded.append(bare)
+            marks.append(marked)
             if w.isdigit() or (w.startswith(("d", "m")) and w[1:2].isdigit()):
-                result.numbers.append(w)
+                numbers.append(w)
         return result
 
     @staticmethod
     def _scan(
         typed: list[tuple[str, bool]],
         rules: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]],
+        starts: frozenset[str],
         result: Analysis,
     ) -> list[tuple[str, bool]]:
         out: list[tuple[str, bool]] = []
@@ -375,6 +379,10 @@ class Lexicon:
         n = len(typed)
         while i < n:
             word, marked = typed[i]
+            if folded[i] not in starts:  # no rule begins with this word
+                out.append((word, marked))
+                i += 1
+                continue
             rule = None
             pair = rules.get(folded[i : i + 2]) if i + 1 < n else None
             for bucket in (pair, rules.get(folded[i : i + 1])):

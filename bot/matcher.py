@@ -66,7 +66,7 @@ class Phrasing:
     tokens: dict[str, set[str]]  # folded -> accented forms
     weights: dict[str, float]  # folded -> weight
     weight_total: float
-    folded_str: str
+    sorted_str: str  # its distinct folded words, sorted: token_sort_ratio's form
     intents: frozenset[str]
 
 
@@ -202,7 +202,7 @@ class Matcher:
                         dict(tokens),
                         weights,
                         sum(weights.values()),
-                        " ".join(dict.fromkeys(a.folded)),
+                        " ".join(sorted(set(a.folded))),
                         frozenset(a.intents & STRONG_INTENTS),
                     )
                 )
@@ -490,7 +490,7 @@ class Matcher:
             np.repeat(credit, [len(a) for a in touched]),
             minlength=n,
         )
-        pool = np.flatnonzero(bound)
+        pool = (bound > 0).nonzero()[0]
         if not len(pool):
             return []
         overlap = bound[pool] + self._tiebreak[pool]
@@ -533,7 +533,7 @@ class Matcher:
             if prev is None or f > prev[0]:
                 best_f[p.entry_id] = (f, recall, precision, idx)
         finalists = heapq.nlargest(FINALISTS, best_f.items(), key=lambda kv: kv[1][0])
-        query_str = " ".join(t.folded for t in terms)
+        query_sorted = " ".join(sorted(t.folded for t in terms))
         q_intents = analysis.intents & STRONG_INTENTS
         q_numbers = {t.folded for t in terms if t.folded[:1].isdigit()}
         q_years = {n for n in q_numbers if is_year(n)}
@@ -559,7 +559,7 @@ class Matcher:
         out: list[Scored] = []
         for entry_id, (f, recall, precision, idx) in finalists:
             p = phrasings[idx]
-            fz = fuzz.token_sort_ratio(query_str, p.folded_str) / 100.0
+            fz = fuzz.ratio(query_sorted, p.sorted_str) / 100.0  # token_sort_ratio, presorted
             factor = 1.0
             entry_intents = self.entry_intents[entry_id]
             if q_intents and entry_intents and not (q_intents & entry_intents):
@@ -612,7 +612,14 @@ class Matcher:
         tokens = p.tokens
         for t, other in zip(terms, elsewhere, strict=True):
             forms = tokens.get(t.folded)
-            got += other if forms is None else t.weight * _credit(t, forms, 1.0)
+            if forms is None:
+                got += other
+            elif t.marked and t.accented not in forms:
+                got += t.weight * FOLDED_ONLY_CREDIT  # as _credit(t, forms, 1.0), inlined
+            elif t.corrected_from is not None:
+                got += t.weight * TYPO_CREDIT
+            else:
+                got += t.weight
         return got
 
     def _entry_credit(self, entry_id: str, terms: list[QueryTerm]) -> list[float]:
