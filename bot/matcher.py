@@ -104,6 +104,10 @@ class Matcher:
         self.lexicon = lexicon
         self.phrasings: list[Phrasing] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
+        # The same by the word's accented form, and for the entry's hidden words (tags, years):
+        # a word typed with marks is fully matched only there.
+        self.exact_postings: dict[str, list[int]] = defaultdict(list)
+        self.hidden_postings: dict[str, list[int]] = defaultdict(list)
         # Words only the answer holds: they lead to the entry's first phrasing.
         self.answer_postings: dict[str, list[int]] = defaultdict(list)
         self.entry_intents: dict[str, frozenset[str]] = {}
@@ -206,12 +210,15 @@ class Matcher:
                         frozenset(a.intents & STRONG_INTENTS),
                     )
                 )
-                for tok in tokens:
+                for tok, forms in tokens.items():
                     self.postings[tok].append(idx)
+                    for form in forms:
+                        self.exact_postings[form].append(idx)
             first = len(self.phrasings) - len(entry.all_questions)
             for tok in self.entry_hidden[entry.id]:
                 for idx in range(first, len(self.phrasings)):
                     self.postings[tok].append(idx)
+                    self.hidden_postings[tok].append(idx)
             for tok in self.answer_words[entry.id]:
                 self.answer_postings[tok].append(first)
         # Adjacent words of the phrasings and the sources: the context a correction must fit.
@@ -241,6 +248,10 @@ class Matcher:
     def _index_arrays(self) -> None:
         """The index as arrays, so that candidate scoring runs in numpy, not a Python loop."""
         self._post = {t: np.asarray(v, dtype=np.intp) for t, v in self.postings.items()}
+        self._exact_post = {t: np.asarray(v, dtype=np.intp) for t, v in self.exact_postings.items()}
+        self._hidden_post = {
+            t: np.asarray(v, dtype=np.intp) for t, v in self.hidden_postings.items()
+        }
         self._answer_post = {
             t: np.asarray(v, dtype=np.intp) for t, v in self.answer_postings.items()
         }
@@ -287,7 +298,9 @@ class Matcher:
         A word typed with marks is weighed by its accented form ("quân" is rare here even
         though "quan" is everywhere); one typed without marks by its folded form.
         """
-        out: dict[str, QueryTerm] = {}
+        # Two words that differ only in their marks ("ký" and "kỷ niệm") are two terms.
+        out: dict[tuple[str, str | None], QueryTerm] = {}
+        seen: set[tuple[str, str | None]] = set()
         words = analysis.folded
         # In a question typed with marks, a bare word is as typed ("trong" is not "trọng");
         # in one typed without any, it is a function word only when it cannot be anything else.
@@ -295,8 +308,10 @@ class Matcher:
         for i, (acc, fo, marked) in enumerate(
             zip(analysis.tokens, words, analysis.marked, strict=True)
         ):
-            if fo in out:
+            typed = (fo, acc if marked else None)
+            if typed in seen:
                 continue
+            seen.add(typed)
             if (acc in FUNCTION_WORDS and typed_with_marks) or fo in self.function_folded:
                 term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
             elif fo[:1].isdigit():
@@ -313,7 +328,7 @@ class Matcher:
                             term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
                 if term.weight > FUNCTION_WEIGHT:
                     term = self._in_context(term, acc, marked, *context)
-            out.setdefault(term.folded, term)
+            out.setdefault((term.folded, term.accented if term.marked else None), term)
         return list(out.values())
 
     def respelled(self, analysis: Analysis, terms: list[QueryTerm] | None = None) -> Analysis:
@@ -476,7 +491,16 @@ class Matcher:
             if rank_ >= 2 and postings is not None and len(postings) > COMMON_POSTINGS:
                 unscanned += t.weight
                 continue
-            if postings is not None:
+            if postings is not None and t.marked:
+                # Full weight where the word stands as typed ("ký"); where only its bare form
+                # does ("kỷ"), what the exact score will give it.
+                touched.append(postings)
+                credit.append(t.weight * FOLDED_ONLY_CREDIT)
+                for extra in (self._exact_post.get(t.accented), self._hidden_post.get(t.folded)):
+                    if extra is not None:
+                        touched.append(extra)
+                        credit.append(t.weight * (1 - FOLDED_ONLY_CREDIT))
+            elif postings is not None:
                 touched.append(postings)
                 credit.append(t.weight)
             answer = self._answer_post.get(t.folded)
@@ -501,7 +525,9 @@ class Matcher:
         q_folded = {t.folded for t in terms}
         # Pre-rank by an F estimate: recall as if the common words not scanned all matched,
         # and the exact share of the phrasing's own words that the question holds.
-        owns = [own for t in terms if (own := self._own.get(t.folded)) is not None]
+        owns = [  # each word once, in the question's order
+            own for fo in dict.fromkeys(t.folded for t in terms) if (own := self._own.get(fo))
+        ]
         own_share = (
             np.bincount(
                 np.concatenate([o[0] for o in owns]),
