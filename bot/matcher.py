@@ -210,10 +210,10 @@ class Matcher:
                         frozenset(a.intents & STRONG_INTENTS),
                     )
                 )
-                for tok, forms in tokens.items():
+                for tok, spellings in tokens.items():
                     self.postings[tok].append(idx)
-                    for form in forms:
-                        self.exact_postings[form].append(idx)
+                    for spelling in spellings:
+                        self.exact_postings[spelling].append(idx)
             first = len(self.phrasings) - len(entry.all_questions)
             for tok in self.entry_hidden[entry.id]:
                 for idx in range(first, len(self.phrasings)):
