@@ -254,6 +254,15 @@ class _Rule:
 # (đầu tiên, ban đầu) or "đấu" (đấu tranh) than "đâu". Two-word phrases ("o dau") still match.
 _MARKED_ONLY_INTENTS = frozenset({("đâu",)})
 
+# A clause that says what the question is *not* about: "(ko phải đảng bộ trực thuộc nha)",
+# ", chứ không phải Đảng bộ tỉnh". It starts after a bracket, comma or "chứ" and runs to the
+# next punctuation; its words are dropped, or they would be matched as asked.
+_NEGATED_CLAUSE = re.compile(
+    r"(?:\(|,|;|\bchứ\b)\s*(?:chứ\s+)?(?:không|khong|ko|k|hông|hong|chẳng|chang)\s+"
+    r"(?:phải|phai)\b[^,.;:!?()]*\)?",
+    re.IGNORECASE,
+)
+
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
@@ -329,10 +338,10 @@ class Lexicon:
 
     def analyze(self, text: str) -> Analysis:
         """Tokenise a question and apply abbreviations, synonyms, intents and filler rules."""
+        text = unicodedata.normalize("NFC", text)
+        text = _NEGATED_CLAUSE.sub(" ", text)
         if self._upper_re is not None:
-            text = self._upper_re.sub(
-                lambda m: f" {self._upper[m.group(1)]} ", unicodedata.normalize("NFC", text)
-            )
+            text = self._upper_re.sub(lambda m: f" {self._upper[m.group(1)]} ", text)
         words = tokenize(text)
         typed: list[tuple[str, bool]] = []  # (word, typed with marks)
         for w in words:

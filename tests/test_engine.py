@@ -410,3 +410,16 @@ def test_known_gaps_say_what_the_documents_hold(engine: Engine, question: str, g
     assert (
         ask(engine, "Ai trao Huân chương Lao động hạng Nhất cho Đảng bộ Khối?").status == "answered"
     )
+
+
+def test_a_negated_clause_is_not_read_as_asked(engine: Engine) -> None:
+    # "(ko phải đảng bộ trực thuộc nha)" says what the question is not about
+    negated = "năm 2023 Đảng bộ Khối có bao nhiêu tổ chức cơ sở đảng? (ko phải đảng bộ trực thuộc)"
+    assert "trực thuộc" not in engine.normalize(negated)
+    assert engine.normalize(negated) == engine.normalize(negated.split("?")[0])
+    assert "tỉnh" not in engine.normalize("Đảng bộ Khối, chứ không phải Đảng bộ tỉnh, lập năm nào?")
+    # a yes/no tail and a leading "không phải ... sao?" are questions, not negated clauses
+    assert "1948" in engine.normalize("Đảng bộ thành lập năm 1948, phải không?")
+    assert "1948" in engine.normalize("Không phải Đảng bộ Khối thành lập năm 1948 sao?")
+    result = ask(engine, negated)
+    assert result.status == "no_answer" and result.entry_id == "so-to-chuc-co-so-dang-2007"
