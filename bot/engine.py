@@ -44,7 +44,7 @@ from bot.matcher import (
     source_vocabulary,
 )
 from bot.results import Citation, Result, Suggestion
-from bot.subjects import other_organisation
+from bot.subjects import other_organisation, province_named
 from bot.vntext import nfc_ws
 
 # From `python -m bot eval --calibrate`, which tunes on one half of tests/eval and reports the
@@ -269,6 +269,10 @@ class Engine:
         """The question names another organisation ("Đảng bộ Quân đội", "Công đoàn Việt Nam")
         that the best entry does not speak of: the documents cannot answer it."""
         found = other_organisation(analysis.folded)
+        if found is None and "khoi" in analysis.folded:
+            # "số đảng viên Khối Nam Định": a province's own bloc, unless the entry names it
+            province = province_named(analysis.tokens, analysis.marked)
+            found = (True, province) if province is not None else None
         if found is None:
             return False
         mass, name = found

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from bot.vntext import fold, tokenize
+
 Phrase = tuple[str, ...]
 
 # A party committee's name starts with one of these...
@@ -135,3 +137,34 @@ def units(words: list[str]) -> frozenset[str]:
     return frozenset(
         _UNIT_NAMES[b] for a, b in pairwise(words) if a in _UNIT_HEADS and b in _UNIT_NAMES
     )
+
+
+# Provinces and centrally run cities whose own "Đảng bộ Khối" a question may name ("Khối Nam
+# Định"). Names that are also everyday words here (Hòa Bình, Thái Bình, Điện Biên, Cao Bằng,
+# Vĩnh Phúc) are left out.
+_PROVINCE_NAMES = (
+    "An Giang, Bà Rịa Vũng Tàu, Bắc Giang, Bắc Kạn, Bạc Liêu, Bắc Ninh, Bến Tre, Bình Dương, "
+    "Bình Định, Bình Phước, Bình Thuận, Cà Mau, Cần Thơ, Đà Nẵng, Đắk Lắk, Đắk Nông, Đồng Nai, "
+    "Đồng Tháp, Gia Lai, Hà Giang, Hà Nam, Hà Tĩnh, Hải Dương, Hải Phòng, Hậu Giang, Hưng Yên, "
+    "Khánh Hòa, Kiên Giang, Kon Tum, Lai Châu, Lâm Đồng, Lạng Sơn, Lào Cai, Long An, Nam Định, "
+    "Nghệ An, Ninh Bình, Ninh Thuận, Phú Thọ, Phú Yên, Quảng Bình, Quảng Nam, Quảng Ngãi, "
+    "Quảng Ninh, Quảng Trị, Sóc Trăng, Sơn La, Tây Ninh, Thái Nguyên, Thanh Hóa, Thừa Thiên Huế, "
+    "Tiền Giang, Trà Vinh, Tuyên Quang, Vĩnh Long, Yên Bái"
+)
+_PROVINCES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(tokenize(name)) for name in _PROVINCE_NAMES.split(", ")
+)
+
+
+def province_named(tokens: list[str], marked: list[bool]) -> tuple[str, ...] | None:
+    """The province a question names, folded. A word typed with marks must match with its
+    marks ("đã nâng" is not "Đà Nẵng"); one typed without them matches on its bare form."""
+    folded = [fold(t) for t in tokens]
+    for name in _PROVINCES:
+        bare = tuple(fold(w) for w in name)
+        i = _find(folded, bare)
+        while i >= 0:
+            if all(not marked[i + j] or tokens[i + j] == name[j] for j in range(len(name))):
+                return bare
+            i = _find(folded, bare, i + 1)
+    return None

@@ -8,6 +8,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.results import Result
+from bot.subjects import province_named
 from bot.vntext import nfc_ws
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -423,3 +424,25 @@ def test_a_negated_clause_is_not_read_as_asked(engine: Engine) -> None:
     assert "1948" in engine.normalize("Không phải Đảng bộ Khối thành lập năm 1948 sao?")
     result = ask(engine, negated)
     assert result.status == "no_answer" and result.entry_id == "so-to-chuc-co-so-dang-2007"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "số đảng viên Khối Nam Định",
+        "Đảng bộ Khối Hà Tĩnh có bao nhiêu đảng viên",
+        "dang bo khoi thanh hoa thanh lap nam nao",
+    ],
+)
+def test_a_named_provinces_bloc_is_another_organisation(engine: Engine, question: str) -> None:
+    assert ask(engine, question).status == "no_answer"
+
+
+def test_a_province_name_needs_its_marks_when_typed_with_them(engine: Engine) -> None:
+    said = engine.lexicon.analyze("Đảng bộ Khối đã nâng cao chất lượng chi bộ thế nào")
+    assert province_named(said.tokens, said.marked) is None  # "đã nâng" is not Đà Nẵng
+    named = engine.lexicon.analyze("Đảng bộ Khối Đà Nẵng có bao nhiêu đảng viên")
+    assert province_named(named.tokens, named.marked) == ("da", "nang")
+    # an entry that names the province still answers (the provincial class's museum trip)
+    result = ask(engine, "Học viên khối tỉnh đến Bảo tàng Nam Định để làm gì?")
+    assert result.status == "answered"
