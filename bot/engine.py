@@ -271,7 +271,7 @@ class Engine:
         found = other_organisation(analysis.folded)
         if found is None and "khoi" in analysis.folded:
             # "số đảng viên Khối Nam Định": a province's own bloc, unless the entry names it
-            province = province_named(analysis.tokens, analysis.marked)
+            province = province_named(analysis.tokens, analysis.folded, analysis.marked)
             found = (True, province) if province is not None else None
         if found is None:
             return False

@@ -156,12 +156,18 @@ _PROVINCES: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
-def province_named(tokens: list[str], marked: list[bool]) -> tuple[str, ...] | None:
+_PROVINCE_KEYS = tuple((tuple(fold(w) for w in name), name) for name in _PROVINCES)
+_PROVINCE_FIRSTS = frozenset(bare[0] for bare, _ in _PROVINCE_KEYS)
+
+
+def province_named(
+    tokens: list[str], folded: list[str], marked: list[bool]
+) -> tuple[str, ...] | None:
     """The province a question names, folded. A word typed with marks must match with its
     marks ("đã nâng" is not "Đà Nẵng"); one typed without them matches on its bare form."""
-    folded = [fold(t) for t in tokens]
-    for name in _PROVINCES:
-        bare = tuple(fold(w) for w in name)
+    if _PROVINCE_FIRSTS.isdisjoint(folded):
+        return None
+    for bare, name in _PROVINCE_KEYS:
         i = _find(folded, bare)
         while i >= 0:
             if all(not marked[i + j] or tokens[i + j] == name[j] for j in range(len(name))):

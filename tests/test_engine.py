@@ -440,9 +440,9 @@ def test_a_named_provinces_bloc_is_another_organisation(engine: Engine, question
 
 def test_a_province_name_needs_its_marks_when_typed_with_them(engine: Engine) -> None:
     said = engine.lexicon.analyze("Đảng bộ Khối đã nâng cao chất lượng chi bộ thế nào")
-    assert province_named(said.tokens, said.marked) is None  # "đã nâng" is not Đà Nẵng
+    assert province_named(said.tokens, said.folded, said.marked) is None  # "đã nâng" is not Đà Nẵng
     named = engine.lexicon.analyze("Đảng bộ Khối Đà Nẵng có bao nhiêu đảng viên")
-    assert province_named(named.tokens, named.marked) == ("da", "nang")
+    assert province_named(named.tokens, named.folded, named.marked) == ("da", "nang")
     # an entry that names the province still answers (the provincial class's museum trip)
     result = ask(engine, "Học viên khối tỉnh đến Bảo tàng Nam Định để làm gì?")
     assert result.status == "answered"
