@@ -21,7 +21,7 @@ import heapq
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -298,10 +298,13 @@ class Matcher:
         A word typed with marks is weighed by its accented form ("quân" is rare here even
         though "quan" is everywhere); one typed without marks by its folded form.
         """
-        # Two words that differ only in their marks ("ký" and "kỷ niệm") are two terms.
+        # Two words that differ only in their marks ("ký" and "kỷ niệm") are two terms, unless
+        # the same pair of words comes back ("kinh nghiệm … kinh nghiêm": a slip, not a word).
         out: dict[tuple[str, str | None], QueryTerm] = {}
         seen: set[tuple[str, str | None]] = set()
         words = analysis.folded
+        repeated = {p for p, n in Counter(pairwise(words)).items() if n > 1}
+        seen_folded: set[str] = set()
         # In a question typed with marks, a bare word is as typed ("trong" is not "trọng");
         # in one typed without any, it is a function word only when it cannot be anything else.
         typed_with_marks = any(analysis.marked)
@@ -309,9 +312,16 @@ class Matcher:
             zip(analysis.tokens, words, analysis.marked, strict=True)
         ):
             typed = (fo, acc if marked else None)
-            if typed in seen:
+            if typed in seen or (
+                fo in seen_folded
+                and (
+                    (i and (words[i - 1], fo) in repeated)
+                    or (i + 1 < len(words) and (fo, words[i + 1]) in repeated)
+                )
+            ):
                 continue
             seen.add(typed)
+            seen_folded.add(fo)
             if (acc in FUNCTION_WORDS and typed_with_marks) or fo in self.function_folded:
                 term = QueryTerm(fo, acc, marked, FUNCTION_WEIGHT)
             elif fo[:1].isdigit():

@@ -446,3 +446,17 @@ def test_a_province_name_needs_its_marks_when_typed_with_them(engine: Engine) ->
     # an entry that names the province still answers (the provincial class's museum trip)
     result = ask(engine, "Học viên khối tỉnh đến Bảo tàng Nam Định để làm gì?")
     assert result.status == "answered"
+
+
+def test_words_differing_only_in_marks_are_two_terms_unless_a_slip(engine: Engine) -> None:
+    def terms(question: str) -> list[str]:
+        analysis = engine.lexicon.analyze(question)
+        return [t.accented for t in engine.matcher.terms(analysis) if t.folded == "ky"]
+
+    # "người ký" and "kỷ niệm": two words, both must be explained
+    assert sorted(terms("Ai là người ký kế hoạch tuyên truyền kỷ niệm 75 năm?")) == ["ký", "kỷ"]
+    result = ask(engine, "Ai là người ký kế hoạch tuyên truyền kỷ niệm 75 năm Đảng bộ Khối vậy ạ?")
+    assert result.status == "answered" and "Lại Xuân Lâm" in result.answer
+    # the same pair of words typed again with a slip ("kinh nghiêm") is not a second word
+    analysis = engine.lexicon.analyze("bài học kinh nghiêm thứ ba về kiểm tra giám sát")
+    assert [t.folded for t in engine.matcher.terms(analysis)].count("nghiem") == 1
