@@ -252,6 +252,13 @@ class Matcher:
         self._hidden_post = {
             t: np.asarray(v, dtype=np.intp) for t, v in self.hidden_postings.items()
         }
+        # Spellings that every phrasing with their bare form uses ("đảng"): no need to split.
+        self._sole_spelling = frozenset(
+            acc
+            for acc, ix in self.exact_postings.items()
+            if len(ix) + len(self.hidden_postings.get(fold(acc), ()))
+            == len(self.postings[fold(acc)])
+        )
         self._answer_post = {
             t: np.asarray(v, dtype=np.intp) for t, v in self.answer_postings.items()
         }
@@ -303,7 +310,7 @@ class Matcher:
         out: dict[tuple[str, str | None], QueryTerm] = {}
         seen: set[tuple[str, str | None]] = set()
         words = analysis.folded
-        repeated = {p for p, n in Counter(pairwise(words)).items() if n > 1}
+        repeated: set[tuple[str, str]] | None = None  # pairs typed twice, found when needed
         seen_folded: set[str] = set()
         # In a question typed with marks, a bare word is as typed ("trong" is not "trọng");
         # in one typed without any, it is a function word only when it cannot be anything else.
@@ -312,14 +319,15 @@ class Matcher:
             zip(analysis.tokens, words, analysis.marked, strict=True)
         ):
             typed = (fo, acc if marked else None)
-            if typed in seen or (
-                fo in seen_folded
-                and (
-                    (i and (words[i - 1], fo) in repeated)
-                    or (i + 1 < len(words) and (fo, words[i + 1]) in repeated)
-                )
-            ):
+            if typed in seen:
                 continue
+            if fo in seen_folded:
+                if repeated is None:
+                    repeated = {p for p, n in Counter(pairwise(words)).items() if n > 1}
+                if (i and (words[i - 1], fo) in repeated) or (
+                    i + 1 < len(words) and (fo, words[i + 1]) in repeated
+                ):
+                    continue
             seen.add(typed)
             seen_folded.add(fo)
             if (acc in FUNCTION_WORDS and typed_with_marks) or fo in self.function_folded:
@@ -501,7 +509,7 @@ class Matcher:
             if rank_ >= 2 and postings is not None and len(postings) > COMMON_POSTINGS:
                 unscanned += t.weight
                 continue
-            if postings is not None and t.marked:
+            if postings is not None and t.marked and t.accented not in self._sole_spelling:
                 # Full weight where the word stands as typed ("ký"); where only its bare form
                 # does ("kỷ"), what the exact score will give it.
                 touched.append(postings)

@@ -156,8 +156,18 @@ _PROVINCES: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
-_PROVINCE_KEYS = tuple((tuple(fold(w) for w in name), name) for name in _PROVINCES)
-_PROVINCE_FIRSTS = frozenset(bare[0] for bare, _ in _PROVINCE_KEYS)
+# Each province by the bare form of its first word: a question is scanned once, word by word.
+def _by_first_word(
+    names: tuple[tuple[str, ...], ...],
+) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+    index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for name in names:
+        bare = tuple(fold(w) for w in name)
+        index.setdefault(bare[0], []).append((bare, name))
+    return index
+
+
+_PROVINCES_BY_FIRST = _by_first_word(_PROVINCES)
 
 
 def province_named(
@@ -165,12 +175,11 @@ def province_named(
 ) -> tuple[str, ...] | None:
     """The province a question names, folded. A word typed with marks must match with its
     marks ("đã nâng" is not "Đà Nẵng"); one typed without them matches on its bare form."""
-    if _PROVINCE_FIRSTS.isdisjoint(folded):
-        return None
-    for bare, name in _PROVINCE_KEYS:
-        i = _find(folded, bare)
-        while i >= 0:
-            if all(not marked[i + j] or tokens[i + j] == name[j] for j in range(len(name))):
+    for i, word in enumerate(folded):
+        for bare, name in _PROVINCES_BY_FIRST.get(word, ()):
+            n = len(bare)
+            if tuple(folded[i : i + n]) == bare and all(
+                not marked[i + j] or tokens[i + j] == name[j] for j in range(n)
+            ):
                 return bare
-            i = _find(folded, bare, i + 1)
     return None
