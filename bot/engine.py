@@ -45,7 +45,7 @@ from bot.matcher import (
 )
 from bot.results import Citation, Result, Suggestion
 from bot.subjects import other_organisation, province_named
-from bot.vntext import nfc_ws
+from bot.vntext import find_phrase, nfc_ws
 
 # From `python -m bot eval --calibrate`, which tunes on one half of tests/eval and reports the
 # other. The two halves disagree (dev picks 0.80 / 0.71 lead 0.09, test picks 0.84 / 0.72 lead
@@ -279,7 +279,7 @@ class Engine:
         if not mass:
             return True
         return not any(
-            _holds(words, list(name)) for words in self.matcher.entry_folded_texts[entry_id]
+            find_phrase(words, name) >= 0 for words in self.matcher.entry_folded_texts[entry_id]
         )
 
     def _multi_figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
@@ -315,7 +315,7 @@ class Engine:
             return True
         texts = self.matcher.entry_folded_texts[entry.id]
         return not any(
-            _holds(text, phrase)
+            find_phrase(text, phrase) >= 0
             for f in named
             for phrase in self.fact_terms[f.id]
             for text in texts
@@ -323,7 +323,7 @@ class Engine:
 
     def _names(self, analysis: Analysis, fact: Fact) -> bool:
         """Whether the question names a fact by one of its terms (as consecutive words)."""
-        return any(_holds(analysis.folded, phrase) for phrase in self.fact_terms[fact.id])
+        return any(find_phrase(analysis.folded, phrase) >= 0 for phrase in self.fact_terms[fact.id])
 
     def confident(self, ranked: list[Scored]) -> bool:
         """Answer when the best entry scores high and is not a close call with the next one,
@@ -613,19 +613,3 @@ class Engine:
             cited_all += cited
             total_all += len(paras)
         return {"cited": cited_all, "total": total_all, "by_source": by_source}
-
-
-def _holds(words: list[str], phrase: list[str]) -> bool:
-    """Whether a phrase occurs in a word sequence as consecutive words."""
-    n = len(phrase)
-    if not n:
-        return False
-    first, start = phrase[0], 0
-    while True:  # only where the first word stands (list.index runs in C)
-        try:
-            i = words.index(first, start)
-        except ValueError:
-            return False
-        if words[i : i + n] == phrase:
-            return True
-        start = i + 1

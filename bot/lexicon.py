@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.knowledge import Synonyms
-from bot.vntext import fold, tokenize
+from bot.vntext import fold, has_marks, tokenize
 
 WHEN, HOW_MANY, WHERE, WHO, WHY, WHAT = "WHEN", "HOW_MANY", "WHERE", "WHO", "WHY", "WHAT"
 STRONG_INTENTS = frozenset({WHEN, HOW_MANY, WHERE, WHO, WHY})
@@ -345,7 +345,7 @@ class Lexicon:
         words = tokenize(text)
         typed: list[tuple[str, bool]] = []  # (word, typed with marks)
         for w in words:
-            marked = fold(w) != w
+            marked = has_marks(w)
             exp = self._abbr_exact.get(w) or (None if marked else self._abbr.get(w))
             if exp:
                 typed.extend((e, True) for e in exp)

@@ -656,14 +656,7 @@ class Matcher:
         tokens = p.tokens
         for t, other in zip(terms, elsewhere, strict=True):
             forms = tokens.get(t.folded)
-            if forms is None:
-                got += other
-            elif t.marked and t.accented not in forms:
-                got += t.weight * FOLDED_ONLY_CREDIT  # as _credit(t, forms, 1.0), inlined
-            elif t.corrected_from is not None:
-                got += t.weight * TYPO_CREDIT
-            else:
-                got += t.weight
+            got += other if forms is None else t.weight * _credit(t, forms, 1.0)
         return got
 
     def _entry_credit(self, entry_id: str, terms: list[QueryTerm]) -> list[float]:

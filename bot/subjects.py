@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from bot.vntext import fold, tokenize
+from bot.vntext import find_phrase, fold, tokenize
 
 Phrase = tuple[str, ...]
 
@@ -68,19 +68,8 @@ _OURS: tuple[Phrase, ...] = (("khoi",), ("lien", "chi"))
 _PARTY: tuple[Phrase, ...] = (("dang", "bo"), ("dang", "uy"), ("lien", "chi"), ("chi", "bo"))
 
 
-def _find(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
-    """Index of the first occurrence of a phrase at or after ``start``, or -1."""
-    if phrase[0] not in words:
-        return -1
-    n = len(phrase)
-    for i in range(start, len(words) - n + 1):
-        if tuple(words[i : i + n]) == phrase:
-            return i
-    return -1
-
-
 def _has(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    return any(_find(words, p) >= 0 for p in phrases)
+    return any(find_phrase(words, p) >= 0 for p in phrases)
 
 
 def other_organisation(words: list[str]) -> tuple[bool, tuple[str, ...]] | None:
@@ -92,25 +81,25 @@ def other_organisation(words: list[str]) -> tuple[bool, tuple[str, ...]] | None:
     the caller checks that one against the entry it would answer with.
     """
     for phrase in _OTHER_BLOCS:
-        if _find(words, phrase) >= 0:
+        if find_phrase(words, phrase) >= 0:
             return False, phrase
     if not _has(words, _PARTY):
         for phrase in _MASS_ORGANISATIONS:
-            if _find(words, phrase) >= 0:
+            if find_phrase(words, phrase) >= 0:
                 return True, phrase
     if _has(words, _OURS):
         return None
     for phrase in _OTHER_COMMITTEES:
-        if _find(words, phrase) >= 0:
+        if find_phrase(words, phrase) >= 0:
             return False, phrase
     for head in _COMMITTEE_HEADS:
-        i = _find(words, head)
+        i = find_phrase(words, head)
         while i >= 0:
             after = i + len(head)
             for name in _OTHER_COMMITTEE_NAMES:
                 if tuple(words[after : after + len(name)]) == name:
                     return False, (*head, *name)
-            i = _find(words, head, i + 1)
+            i = find_phrase(words, head, i + 1)
     return None
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 # Combining tone marks (the five Vietnamese tones besides level tone).
@@ -260,6 +261,23 @@ def tokenize(text: str) -> list[str]:
 def fold_text(text: str) -> str:
     """The folded, tokenised form of a text, joined by spaces."""
     return " ".join(fold(t) for t in tokenize(text))
+
+
+def find_phrase(words: list[str], phrase: Sequence[str], start: int = 0) -> int:
+    """Index of the first occurrence of a phrase (consecutive words) at or after ``start``,
+    or -1. It looks only where the phrase's first word stands (``list.index`` runs in C)."""
+    target = list(phrase)
+    n = len(target)
+    if not n:
+        return -1
+    while True:
+        try:
+            i = words.index(target[0], start)
+        except ValueError:
+            return -1
+        if words[i : i + n] == target:
+            return i
+        start = i + 1
 
 
 # --- syllable shape ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from bot.vntext import clean, fold, has_marks, nfc_ws, telex_decode, tokenize
+from bot.vntext import clean, find_phrase, fold, has_marks, nfc_ws, telex_decode, tokenize
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,12 @@ def test_bare_dau_is_not_where_but_o_dau_is() -> None:
     assert WHERE not in lexicon.analyze("dau tranh ngan chan bieu hien").intents  # đấu
     assert WHERE in lexicon.analyze("lien chi ra doi o dau").intents
     assert WHERE in lexicon.analyze("Liên chi ra đời đâu vậy").intents  # typed with marks
+
+
+def test_find_phrase_finds_consecutive_words_from_a_start() -> None:
+    words = "dang bo khoi truc thuoc dang bo thanh pho".split()
+    assert find_phrase(words, ("dang", "bo")) == 0
+    assert find_phrase(words, ["dang", "bo"], 1) == 5
+    assert find_phrase(words, ("bo", "thanh", "pho")) == 6
+    assert find_phrase(words, ("khoi", "dang")) == -1  # both words, not side by side
+    assert find_phrase(words, ()) == -1
