@@ -94,6 +94,11 @@ class Engine:
         self.fact_terms = {
             f.id: [self.lexicon.analyze(t).folded for t in f.terms] for f in kb.facts.values()
         }
+        self.count_texts = {
+            entry_id: [a.folded for a in analyses if HOW_MANY in a.intents]
+            + _counted(self.matcher.entry_folded_texts[entry_id][len(analyses) :])
+            for entry_id, analyses in self.matcher.analyses.items()
+        }
         self.sentence_postings: dict[str, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             for tok in sentence.words:
@@ -313,7 +318,10 @@ class Engine:
         entry = self.kb.entries[best.entry_id]
         if entry.compute is not None:
             return True
-        texts = self.matcher.entry_folded_texts[entry.id]
+        # What the entry counts is what its "how many" phrasings name, or what its answer puts
+        # a number to: the lessons entry ("có mấy bài học") speaks of "đảng viên" but never
+        # counts them.
+        texts = self.count_texts.get(entry.id) or self.matcher.entry_folded_texts[entry.id]
         return not any(
             find_phrase(text, phrase) >= 0
             for f in named
@@ -613,3 +621,8 @@ class Engine:
             cited_all += cited
             total_all += len(paras)
         return {"cited": cited_all, "total": total_all, "by_source": by_source}
+
+
+def _counted(texts: list[list[str]]) -> list[list[str]]:
+    """The few words after each number of an answer: what it counts ("5.700 chi bộ")."""
+    return [text[i + 1 : i + 7] for text in texts for i, w in enumerate(text) if w.isdigit()]

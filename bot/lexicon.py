@@ -73,6 +73,9 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "gồm",
         "những",
         "nào",
+        # "which number", not "how many": "QĐ số mấy"
+        "số mấy",
+        "số bao nhiêu",
     ],
 }
 ORDINALS = {
@@ -427,7 +430,7 @@ class Lexicon:
 _FILLER_FOLDED = frozenset(
     "a ak ah oi nhe nha nhi nhen nghen vay the ha ho chu ay day nho giup giun dum vang da ok oke "
     "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe "
-    "chau xiu chut ua z hong hem thanks tks voi".split()
+    "chau xiu chut ua z hong hem thanks tks voi mn".split()
 )
 
 

@@ -460,3 +460,26 @@ def test_words_differing_only_in_marks_are_two_terms_unless_a_slip(engine: Engin
     # the same pair of words typed again with a slip ("kinh nghiêm") is not a second word
     analysis = engine.lexicon.analyze("bài học kinh nghiêm thứ ba về kiểm tra giám sát")
     assert [t.folded for t in engine.matcher.terms(analysis)].count("nghiem") == 1
+
+
+def test_a_count_is_answered_only_by_an_entry_that_counts_it(engine: Engine) -> None:
+    # The 70-year lessons mention "đảng viên" but count lessons, not members.
+    result = ask(engine, "ĐBK dịp kỷ niệm 70 năm (2018) có bn ĐV?")
+    assert result.status != "answered" or result.entry_id != "bai-hoc-70-nam"
+    # An entry whose answer puts a number to what is asked still answers it.
+    cells = ask(
+        engine, "tinh den 30/6/2022 dang bo khoi cac co quan trung uong co bao nhieu chi bo"
+    )
+    assert cells.status == "answered" and "5.700" in cells.answer
+
+
+def test_so_may_asks_which_number_not_how_many(engine: Engine) -> None:
+    analysis = engine.lexicon.analyze("QĐ công nhận ngày truyền thống là QĐ số mấy?")
+    assert "HOW_MANY" not in analysis.intents
+    result = ask(engine, "QĐ công nhận ngày truyền thống ĐBK các cơ quan TW là QĐ số mấy?")
+    assert result.status == "answered" and "40-QĐ/TW" in result.answer
+
+
+def test_texting_abbreviations_for_party_units(engine: Engine) -> None:
+    result = ask(engine, "Năm 2017 ĐBK các cơ quan TW có bao nhiêu ĐB trực thuộc?")
+    assert result.status == "answered" and "63" in result.answer
