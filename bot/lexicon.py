@@ -43,8 +43,21 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "ngày tháng năm nào",
         "ngày bao nhiêu",
         "năm bao nhiêu",
+        "hôm nào",
+        "bữa nào",
     ],
-    HOW_MANY: ["bao nhiêu", "mấy", "số lượng", "tổng số"],
+    HOW_MANY: [
+        "bao nhiêu",
+        "mấy",
+        "số lượng",
+        "tổng số",
+        # "about how many": the hedge says nothing of its own
+        *(
+            f"{hedge} {q}"
+            for hedge in ("khoảng", "tầm", "cỡ", "chừng", "độ")
+            for q in ("bao nhiêu", "mấy")
+        ),
+    ],
     WHERE: ["ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm", "đâu", "ở nơi nào"],
     WHO: ["là ai", "do ai", "người nào", "vị nào", "đồng chí nào", "ai", "những ai"],
     WHY: [
@@ -205,6 +218,16 @@ FILLER_PHRASES = [
     "mình cảm ơn",
     "xin cảm ơn",
     "thank you",
+    # colloquial wrappers: "người ta gộp ...", "kể sơ sơ thôi", "cho mình xin vài câu"
+    "người ta",
+    "kể sơ sơ",
+    "sơ sơ",
+    "cho mình xin",
+    "cho em xin",
+    "cho xin",
+    "nhớ mang máng",
+    "mang máng",
+    "trong khuôn khổ",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
@@ -361,6 +384,11 @@ class Lexicon:
         tokens, folded, marks, numbers = result.tokens, result.folded, result.marked, result.numbers
         for w, marked in typed:
             bare = fold(w)
+            if not tokens and bare == "sao" and (w == "sao" or not marked):
+                # A question opening on "sao" asks why ("Sao hồi đó lại phải lập Liên chi?")
+                result.intents.add(WHY)
+                previous = bare
+                continue
             if (
                 w in FILLER_WORDS
                 or (not marked and bare in _FILLER_FOLDED)

@@ -275,6 +275,9 @@ class Matcher:
         self._weight_total = np.where(totals > 0, totals, 1.0)
         # A tiny share for shorter phrasings breaks ties between equal overlaps.
         self._tiebreak = np.where(totals > 0, 1e-6 / self._weight_total, 0.0)
+        self._by_words: dict[str, int] = {}  # a phrasing's words, sorted -> its first phrasing
+        for i, p in enumerate(self.phrasings):
+            self._by_words.setdefault(p.sorted_str, i)
 
     def _hidden_tokens(self, entry: Entry) -> set[str]:
         """Tags, years of the entry's facts and dates: match, but are not part of a phrasing."""
@@ -563,13 +566,18 @@ class Matcher:
         else:
             top = np.arange(len(pool))
         top = top[np.argsort(-est[top], kind="stable")]
+        candidates = [(int(pool[i]), float(prec[i])) for i in top.tolist()]
+        # A stored phrasing typed word for word (a suggestion the user tapped) is always
+        # scored, however many phrasings share its distinctive words.
+        same = self._by_words.get(" ".join(sorted(q_folded)))
+        if same is not None and all(idx != same for idx, _ in candidates):
+            candidates.append((same, float(own_share[same] / self._weight_total[same])))
         best_f: dict[str, tuple[float, float, float, int]] = {}
         by_entry: dict[str, list[float]] = {}
-        for i in top.tolist():
-            idx = int(pool[i])
+        for idx, precision in candidates:
             p = phrasings[idx]
             recall = self._recall(p, terms, by_entry) / total
-            precision = float(prec[i]) if p.weight_total else 0.0
+            precision = precision if p.weight_total else 0.0
             f = 0.0
             if recall and precision:
                 f = (1 + RECALL_BETA2) * recall * precision / (RECALL_BETA2 * precision + recall)

@@ -483,3 +483,26 @@ def test_so_may_asks_which_number_not_how_many(engine: Engine) -> None:
 def test_texting_abbreviations_for_party_units(engine: Engine) -> None:
     result = ask(engine, "Năm 2017 ĐBK các cơ quan TW có bao nhiêu ĐB trực thuộc?")
     assert result.status == "answered" and "63" in result.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "dropped"),
+    [
+        ("Sao hồi đó lại phải lập Liên chi vậy?", "WHY", "sao"),
+        ("sao hoi do lai phai lap lien chi", "WHY", "sao"),
+        ("Lúc mới ra đời năm 1948 thì có tầm bao nhiêu đảng viên?", "HOW_MANY", "tam"),
+        ("Trước khi có Liên chi thì ai đề nghị lập, vào hôm nào?", "WHEN", "hom"),
+        ("Năm 2007 người ta gộp những đảng bộ khối nào?", "WHAT", "ta"),
+    ],
+)
+def test_colloquial_question_words(
+    engine: Engine, question: str, intent: str, dropped: str
+) -> None:
+    analysis = engine.lexicon.analyze(question)
+    assert intent in analysis.intents
+    assert dropped not in analysis.folded
+
+
+def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
+    assert "WHY" not in engine.lexicon.analyze("ra sao").intents
+    assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded
