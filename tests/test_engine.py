@@ -506,3 +506,9 @@ def test_colloquial_question_words(
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
     assert "WHY" not in engine.lexicon.analyze("ra sao").intents
     assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded
+
+
+def test_unmarked_gop_reads_as_merging_and_gop_phan_as_contributing(engine: Engine) -> None:
+    merged = ask(engine, "nam 2007 lap dang bo khoi thi gop tu nhung khoi nao")
+    assert merged.status == "answered" and merged.entry_id == "bay-dang-bo-khoi-hop-nhat"
+    assert "đóng" in engine.lexicon.analyze("gop phan").tokens
