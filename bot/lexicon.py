@@ -403,6 +403,10 @@ class Lexicon:
             marks.append(marked)
             if w.isdigit() or (w.startswith(("d", "m")) and w[1:2].isdigit()):
                 numbers.append(w)
+        # "... những huân chương gì rồi", "... đã có chưa": a closing particle, typed without
+        # marks, would otherwise weigh as a rare word ("rời", "chùa").
+        while len(tokens) > 1 and not marks[-1] and folded[-1] in _CLOSING_FOLDED:
+            tokens.pop(), folded.pop(), marks.pop()
         return result
 
     @staticmethod
@@ -460,6 +464,9 @@ _FILLER_FOLDED = frozenset(
     "okay hi hello alo hihi hehe haha ko k khong kg cho xin muon biet ne nhe "
     "chau xiu chut ua z hong hem thanks tks voi mn".split()
 )
+
+
+_CLOSING_FOLDED = frozenset({"roi", "chua"})
 
 
 def _same(typed: tuple[str, bool], pattern_word: str, exact: bool = False) -> bool:
