@@ -312,6 +312,8 @@ class Lexicon:
                 len(key) > 1 and fold(key) in real_words and fold(key) != key
             ):
                 upper[unicodedata.normalize("NFC", short).upper()] = expansions[0]
+                # ...and in capitals without marks too ("TU" for TƯ), as phones type them
+                upper.setdefault(fold(short).upper(), expansions[0])
                 continue
             if len(expansions) == 1:
                 value = _words(expansions[0])

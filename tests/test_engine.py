@@ -512,3 +512,26 @@ def test_unmarked_gop_reads_as_merging_and_gop_phan_as_contributing(engine: Engi
     merged = ask(engine, "nam 2007 lap dang bo khoi thi gop tu nhung khoi nao")
     assert merged.status == "answered" and merged.entry_id == "bay-dang-bo-khoi-hop-nhat"
     assert "đóng" in engine.lexicon.analyze("gop phan").tokens
+
+
+@pytest.mark.parametrize(
+    ("typed", "word", "not_intent"),
+    [
+        ("nghi quyet dai hoi nao", "hội", "WHEN"),  # đại hội nào, not "hồi nào"
+        ("vai tro trong bo may nha nuoc", "máy", "HOW_MANY"),  # bộ máy, not "mấy"
+        ("vai tro trong bo may nha nuoc", "nhà", None),  # nhà nước, not the particle "nha"
+        ("nhung huan chuong gi roi", "chương", None),
+    ],
+)
+def test_no_marks_reading_in_context(
+    engine: Engine, typed: str, word: str, not_intent: str | None
+) -> None:
+    analysis = engine.lexicon.analyze(typed)
+    assert word in analysis.tokens
+    assert not_intent is None or not_intent not in analysis.intents
+    assert analysis.folded[-1] != "roi"
+
+
+def test_capital_tu_without_marks_is_trung_uong(engine: Engine) -> None:
+    assert engine.lexicon.analyze("cac co quan TU").folded[-2:] == ["trung", "uong"]
+    assert "tu" in engine.lexicon.analyze("tu tuong").folded
