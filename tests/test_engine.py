@@ -535,3 +535,11 @@ def test_no_marks_reading_in_context(
 def test_capital_tu_without_marks_is_trung_uong(engine: Engine) -> None:
     assert engine.lexicon.analyze("cac co quan TU").folded[-2:] == ["trung", "uong"]
     assert "tu" in engine.lexicon.analyze("tu tuong").folded
+
+
+@pytest.mark.parametrize(
+    ("spoken", "number"),
+    [("bảy thập kỷ", "70"), ("ba phần tư thế kỷ", "75"), ("bay thap ky ruoi", "75")],
+)
+def test_anniversaries_spoken_in_decades(engine: Engine, spoken: str, number: str) -> None:
+    assert engine.lexicon.analyze(f"sau {spoken}").folded == ["sau", number, "nam"]
