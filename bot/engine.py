@@ -223,7 +223,7 @@ class Engine:
         if best is not None and self.confident(ranked) and not self._counts_else(analysis, best):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
-                multi = self._multi_figure(analysis, ranked)
+                multi = self._multi_figure(analysis, ranked) or self._figure(analysis, ranked)
                 if multi is not None:
                     # "now, how many members and cells?": the current figures, not a dated one
                     return self._entry_result(question, multi[0], multi[1], analysis, today, ranked)
@@ -305,6 +305,23 @@ class Engine:
             if entry.fact in named and scored.score >= self.suggest_at:
                 return entry, scored.score
         return None
+
+    def _figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
+        """A count asked for now ("từ 6 chi bộ mà nay đã lên tới bao nhiêu chi bộ?") of one
+        central figure: the entry built on it, which gives its latest value and history."""
+        if HOW_MANY not in analysis.intents or not ranked:
+            return None
+        named = {
+            f.id
+            for f in self.kb.facts.values()
+            if f.scope == "central" and self._names(analysis, f)
+        }
+        if len(named) != 1:
+            return None
+        built = [e for e in self.kb.entries.values() if e.fact in named]
+        rank = {s.entry_id: i for i, s in enumerate(ranked)}
+        built.sort(key=lambda e: rank.get(e.id, len(rank)))
+        return (built[0], ranked[0].score) if built else None
 
     def _counts_else(self, analysis: Analysis, best: Scored) -> bool:
         """A count of members or committees asked ("năm 2026 có bao nhiêu đảng viên") is no

@@ -117,6 +117,8 @@ NOW_PHRASES = [
     "lúc này",
     "bây h",
     "hiện h",
+    "mà nay",  # "từ 6 chi bộ mà nay đã lên tới ..."; "nay" alone is mostly "này" typed bare
+    "tới nay",
 ]
 FILLER_PHRASES = [
     "cho mình hỏi",
