@@ -71,6 +71,9 @@ INTENT_PHRASES: dict[str, list[str]] = {
         "nhằm mục đích gì",
         "vì đâu",
         "do đâu",
+        "vì cớ gì",
+        "vì cớ",
+        "cớ sao",
     ],
     WHAT: [
         "là gì",
@@ -230,6 +233,10 @@ FILLER_PHRASES = [
     "nhớ mang máng",
     "mang máng",
     "trong khuôn khổ",
+    "kính hỏi",
+    "xin đồng chí cho biết",
+    "đồng chí cho biết",
+    "nghe nói",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
