@@ -58,6 +58,12 @@ CLEAR_PRECISION = 0.35  # ...and covering over a third of the entry's phrasing
 MIN_LEAD = 0.0  # below SURE_AT, a lead smaller than this over the next entry is a close call
 SURE_AT = 0.97
 SUGGEST_AT = 0.50
+# A long question that still scores fairly high has matched many of its words: calibrated
+# on the evaluation set, such a score is right far more often than the same score on a short
+# question, where a few shared words go a long way.
+LONG_TERMS = 16
+LONG_AT = 0.66
+LONG_MARGIN = 0.03
 SUGGEST_PRECISION = 0.3  # a "did you mean" must share a fair part of its own words
 PASSAGE_AT = 0.95  # share of the question's weight a single sentence must explain
 PASSAGE_DISTINCTIVE = 1.5  # ...including every word at least this distinctive
@@ -84,6 +90,9 @@ class Engine:
         self.kb = kb
         self.answer_at = ANSWER_AT
         self.clear_at = CLEAR_AT
+        self.long_terms = LONG_TERMS
+        self.long_at = LONG_AT
+        self.long_margin = LONG_MARGIN
         self.clear_margin = CLEAR_MARGIN
         self.min_lead = MIN_LEAD
         self.suggest_at = SUGGEST_AT
@@ -220,7 +229,11 @@ class Engine:
                 ),
                 normalized=norm,
             )
-        if best is not None and self.confident(ranked) and not self._counts_else(analysis, best):
+        if (
+            best is not None
+            and self.confident(ranked, len(terms))
+            and not self._counts_else(analysis, best)
+        ):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
                 multi = self._multi_figure(analysis, ranked) or self._figure(analysis, ranked)
@@ -350,16 +363,21 @@ class Engine:
         """Whether the question names a fact by one of its terms (as consecutive words)."""
         return any(find_phrase(analysis.folded, phrase) >= 0 for phrase in self.fact_terms[fact.id])
 
-    def confident(self, ranked: list[Scored]) -> bool:
+    def confident(self, ranked: list[Scored], n_terms: int = 0) -> bool:
         """Answer when the best entry scores high and is not a close call with the next one,
         or scores fairly high with a clear lead and is not a bare keyword ("nghị quyết")
-        that covers a small part of the phrasing."""
+        that covers a small part of the phrasing, or when a long question (``n_terms`` words)
+        scores fairly high with some lead."""
         top = ranked[0].score
         lead = top - (ranked[1].score if len(ranked) > 1 else 0.0)
-        return (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT)) or (
-            top >= self.clear_at
-            and lead >= self.clear_margin
-            and ranked[0].precision >= CLEAR_PRECISION
+        return (
+            (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT))
+            or (
+                top >= self.clear_at
+                and lead >= self.clear_margin
+                and ranked[0].precision >= CLEAR_PRECISION
+            )
+            or (n_terms >= self.long_terms and top >= self.long_at and lead >= self.long_margin)
         )
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:

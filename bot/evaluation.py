@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -234,6 +235,11 @@ def _print_report(
     return summary
 
 
+# answer_at, min_lead, clear_at, clear_margin, suggest_at, long_terms, long_at, long_margin
+Settings = tuple[float, float, float, float, float, float, float, float]
+NO_LONG_RULE = (99.0, 1.0, 1.0)  # the long-question rule off
+
+
 @dataclass
 class _Outcomes:
     """What one question gets under any thresholds: scores, and the three possible replies."""
@@ -242,13 +248,14 @@ class _Outcomes:
     top: float
     runner_up: float
     precision: float  # of the best entry's phrasing
+    n_terms: int  # the question's words, for the long-question rule
     answered: tuple[bool, bool]  # (correct, confidently wrong) when confident
     suggested: tuple[bool, bool]  # in the grey zone
     fallback: tuple[bool, bool]  # below it: passage or no answer
 
 
 def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outcomes]:
-    saved = (engine.answer_at, engine.clear_at, engine.suggest_at)
+    saved = (engine.answer_at, engine.clear_at, engine.suggest_at, engine.long_terms)
     out: list[_Outcomes] = []
     try:
         for item in items:
@@ -263,24 +270,26 @@ def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outc
                 for answer_at, suggest_at in ((0.0, 0.0), (9.0, 0.0), (9.0, 9.0)):
                     engine.answer_at = engine.clear_at = answer_at
                     engine.suggest_at = suggest_at
+                    engine.long_terms = 0 if answer_at == 0.0 else 10**6
                     replies.append(judge(item, engine.answer(q, today=TODAY)))
                 precision = ranked[0].precision if ranked else 0.0
-                out.append(_Outcomes(item, top, second, precision, *replies))
+                n_terms = len(engine.matcher.terms(engine.lexicon.analyze(q)))
+                out.append(_Outcomes(item, top, second, precision, n_terms, *replies))
     finally:
-        engine.answer_at, engine.clear_at, engine.suggest_at = saved
+        engine.answer_at, engine.clear_at, engine.suggest_at, engine.long_terms = saved
     return out
 
 
-def _replay(
-    outcomes: list[_Outcomes], settings: tuple[float, float, float, float, float]
-) -> tuple[float, float, float]:
+def _replay(outcomes: list[_Outcomes], settings: Settings) -> tuple[float, float, float]:
     """(accuracy, abstention, confidently-wrong rate) of one threshold setting."""
-    answer_at, min_lead, clear_at, margin, suggest_at = settings
+    answer_at, min_lead, clear_at, margin, suggest_at, long_terms, long_at, long_margin = settings
     tally = {"in_scope": Tally(), "negative": Tally()}
     for o in outcomes:
         lead = o.top - o.runner_up
-        confident = (o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT)) or (
-            o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION
+        confident = (
+            (o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT))
+            or (o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION)
+            or (o.n_terms >= long_terms and o.top >= long_at and lead >= long_margin)
         )
         if confident:
             reply = o.answered
@@ -298,7 +307,7 @@ def _replay(
 
 def calibrate(
     engine: Engine, items: list[Item], splits: frozenset[str] = frozenset({"dev"})
-) -> tuple[float, float, float, float, float]:
+) -> Settings:
     """Pick thresholds on the given splits (dev by default): the most in-scope answers while
     abstention and confident errors keep a margin over the release bar, even with every threshold
     ``SAFETY_STEP`` lower (a setting at the very edge of what dev allows does not carry over
@@ -311,24 +320,29 @@ def calibrate(
     return settings
 
 
-def _apply(engine: Engine, settings: tuple[float, float, float, float, float]) -> None:
+def _apply(engine: Engine, settings: Settings) -> None:
     (
         engine.answer_at,
         engine.min_lead,
         engine.clear_at,
         engine.clear_margin,
         engine.suggest_at,
+        long_terms,
+        engine.long_at,
+        engine.long_margin,
     ) = settings
+    engine.long_terms = int(long_terms)
 
 
-def _tune(outcomes: list[_Outcomes]) -> tuple[float, float, float, float, float]:
+def _tune(outcomes: list[_Outcomes]) -> Settings:
     """The thresholds ``calibrate`` picks, replayed over recorded outcomes."""
 
     def feasible(abstention: float, wrong: float) -> bool:
         return abstention >= MIN_ABSTENTION and wrong <= MAX_WRONG
 
-    best: tuple[float, tuple[float, float, float, float, float]] | None = None
-    qualified: list[tuple[float, tuple[float, float, float, float, float]]] = []
+    Base = tuple[float, float, float, float, float]  # the settings without the long rule
+    best: tuple[float, Base] | None = None
+    qualified: list[tuple[float, Base]] = []
     for answer_at in [x / 100 for x in range(56, 90, 2)]:
         for min_lead in (0.0, 0.02, 0.04, 0.06):
             # The lead rule is for fairly high scores: at most CLEAR_SPAN below answer_at.
@@ -336,9 +350,11 @@ def _tune(outcomes: list[_Outcomes]) -> tuple[float, float, float, float, float]
             for clear_at in [x / 100 for x in range(low, int(answer_at * 100) + 1, 3)]:
                 for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
                     settings = (answer_at, min_lead, clear_at, margin, min(clear_at, 0.5))
-                    accuracy, abstention, wrong = _replay(outcomes, settings)
+                    accuracy, abstention, wrong = _replay(outcomes, (*settings, *NO_LONG_RULE))
                     lower = (answer_at - SAFETY_STEP, min_lead, clear_at - SAFETY_STEP, margin)
-                    _, abstention_low, wrong_low = _replay(outcomes, (*lower, min(lower[2], 0.5)))
+                    _, abstention_low, wrong_low = _replay(
+                        outcomes, (*lower, min(lower[2], 0.5), *NO_LONG_RULE)
+                    )
                     if feasible(abstention, wrong) and feasible(abstention_low, wrong_low):
                         objective = 2.0 + accuracy
                         qualified.append((accuracy, settings))
@@ -353,7 +369,33 @@ def _tune(outcomes: list[_Outcomes]) -> tuple[float, float, float, float, float]
         top = max(a for a, _ in qualified)
         near = [st for a, st in qualified if a >= top - NEAR_BEST]
         best = (top, max(near, key=lambda st: (st[0], st[2], st[3], st[1])))
-    return best[1]
+    return _tune_long(outcomes, best[1], feasible)
+
+
+def _tune_long(
+    outcomes: list[_Outcomes],
+    base: tuple[float, float, float, float, float],
+    feasible: Callable[[float, float], bool],
+) -> Settings:
+    """The long-question rule, tuned with the other thresholds fixed: the most in-scope answers
+    that stay within the targets, also with its threshold ``SAFETY_STEP`` lower; off when no
+    setting gains anything."""
+    best_accuracy = _replay(outcomes, (*base, *NO_LONG_RULE))[0]
+    best: Settings = (*base, *NO_LONG_RULE)
+    for long_terms in (12.0, 14.0, 16.0, 18.0, 20.0, 24.0):
+        for long_at in [x / 100 for x in range(60, int(base[0] * 100), 2)]:
+            for long_margin in (0.03, 0.06, 0.09):  # never a close call
+                settings = (*base, long_terms, long_at, long_margin)
+                accuracy, abstention, wrong = _replay(outcomes, settings)
+                low = (*base, long_terms, long_at - SAFETY_STEP, long_margin)
+                _, abstention_low, wrong_low = _replay(outcomes, low)
+                if (
+                    feasible(abstention, wrong)
+                    and feasible(abstention_low, wrong_low)
+                    and accuracy > best_accuracy + NEAR_BEST
+                ):
+                    best_accuracy, best = accuracy, settings
+    return best
 
 
 def run_eval(
@@ -380,8 +422,20 @@ def run_eval(
     _print_report(
         tallies,
         cites,
-        f"split: {split} (answer ≥ {engine.answer_at:.2f}, or ≥ {engine.clear_at:.2f} leading "
-        f"by {engine.clear_margin:.2f}; suggest ≥ {engine.suggest_at:.2f})",
+        f"split: {split} ("
+        + _thresholds(
+            (
+                engine.answer_at,
+                engine.min_lead,
+                engine.clear_at,
+                engine.clear_margin,
+                engine.suggest_at,
+                float(engine.long_terms),
+                engine.long_at,
+                engine.long_margin,
+            )
+        )
+        + ")",
     )
     if verbose:
         print("\nfailures (base and no-marks variants):")
@@ -394,11 +448,16 @@ def run_eval(
     return 0
 
 
-def _thresholds(settings: tuple[float, float, float, float, float]) -> str:
-    answer_at, min_lead, clear_at, margin, suggest_at = settings
+def _thresholds(settings: Settings) -> str:
+    answer_at, min_lead, clear_at, margin, suggest_at, long_terms, long_at, long_margin = settings
+    long_rule = (
+        f", or with {long_terms:.0f}+ words ≥ {long_at:.2f} leading by {long_margin:.2f}"
+        if long_terms < NO_LONG_RULE[0]
+        else ""
+    )
     return (
         f"answer ≥ {answer_at:.2f} leading by {min_lead:.2f}, or ≥ {clear_at:.2f} leading by "
-        f"{margin:.2f}; suggest ≥ {suggest_at:.2f}"
+        f"{margin:.2f}{long_rule}; suggest ≥ {suggest_at:.2f}"
     )
 
 

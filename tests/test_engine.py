@@ -543,3 +543,13 @@ def test_capital_tu_without_marks_is_trung_uong(engine: Engine) -> None:
 )
 def test_anniversaries_spoken_in_decades(engine: Engine, spoken: str, number: str) -> None:
     assert engine.lexicon.analyze(f"sau {spoken}").folded == ["sau", number, "nam"]
+
+
+def test_a_long_question_scoring_fairly_high_is_answered(engine: Engine) -> None:
+    from bot.matcher import Scored
+
+    ranked = [Scored("a", 0.68, "p", 0.7, 0.6, 0.7, 1.0), Scored("b", 0.6, "p", 0.6, 0.6, 0.6, 1.0)]
+    assert not engine.confident(ranked, n_terms=6)  # a short question: a few shared words
+    assert engine.confident(ranked, n_terms=engine.long_terms)
+    close = [ranked[0], Scored("b", 0.67, "p", 0.6, 0.6, 0.6, 1.0)]
+    assert not engine.confident(close, n_terms=30)  # even long, a close call is no answer
