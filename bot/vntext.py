@@ -266,10 +266,10 @@ def fold_text(text: str) -> str:
 def find_phrase(words: list[str], phrase: Sequence[str], start: int = 0) -> int:
     """Index of the first occurrence of a phrase (consecutive words) at or after ``start``,
     or -1. It looks only where the phrase's first word stands (``list.index`` runs in C)."""
+    if not phrase or phrase[0] not in words:
+        return -1  # the usual case, found without raising ValueError below (which is slow)
     target = list(phrase)
     n = len(target)
-    if not n:
-        return -1
     while True:
         try:
             i = words.index(target[0], start)
