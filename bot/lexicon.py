@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.knowledge import Synonyms
-from bot.vntext import fold, has_marks, tokenize
+from bot.vntext import fold, tokenize
 
 WHEN, HOW_MANY, WHERE, WHO, WHY, WHAT = "WHEN", "HOW_MANY", "WHERE", "WHO", "WHY", "WHAT"
 STRONG_INTENTS = frozenset({WHEN, HOW_MANY, WHERE, WHO, WHY})
@@ -380,21 +380,23 @@ class Lexicon:
         if self._upper_re is not None:
             text = self._upper_re.sub(lambda m: f" {self._upper[m.group(1)]} ", text)
         words = tokenize(text)
-        typed: list[tuple[str, bool]] = []  # (word, typed with marks)
+        # (word, typed with marks, folded): each word is folded once here and the folded form
+        # travels with it through the rules, rather than being folded again at every stage.
+        typed: list[tuple[str, bool, str]] = []
         for w in words:
-            marked = has_marks(w)
+            bare = fold(w)
+            marked = bare != w  # has_marks(w)
             exp = self._abbr_exact.get(w) or (None if marked else self._abbr.get(w))
             if exp:
-                typed.extend((e, True) for e in exp)
+                typed.extend((e, True, fold(e)) for e in exp)
             else:
-                typed.append((w, marked))
+                typed.append((w, marked, bare))
         result = Analysis([], [], [], words=words)
         for stage, starts in zip(self._stages, self._starts, strict=True):
             typed = self._scan(typed, stage, starts, result)
         previous = ""
         tokens, folded, marks, numbers = result.tokens, result.folded, result.marked, result.numbers
-        for w, marked in typed:
-            bare = fold(w)
+        for w, marked, bare in typed:
             if not tokens and bare == "sao" and (w == "sao" or not marked):
                 # A question opening on "sao" asks why ("Sao hồi đó lại phải lập Liên chi?")
                 result.intents.add(WHY)
@@ -422,20 +424,19 @@ class Lexicon:
 
     @staticmethod
     def _scan(
-        typed: list[tuple[str, bool]],
+        typed: list[tuple[str, bool, str]],
         rules: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]],
         starts: frozenset[str],
         result: Analysis,
-    ) -> list[tuple[str, bool]]:
-        out: list[tuple[str, bool]] = []
-        words = tuple(w for w, _ in typed)
-        folded = tuple(fold(w) for w in words)
+    ) -> list[tuple[str, bool, str]]:
+        out: list[tuple[str, bool, str]] = []
+        words = tuple([w for w, _, _ in typed])
+        folded = tuple([fo for _, _, fo in typed])
         i = 0
         n = len(typed)
         while i < n:
-            word, marked = typed[i]
             if folded[i] not in starts:  # no rule begins with this word
-                out.append((word, marked))
+                out.append(typed[i])
                 i += 1
                 continue
             rule = None
@@ -455,12 +456,12 @@ class Lexicon:
                 if rule is not None:
                     break
             if rule is None:
-                out.append((word, marked))
+                out.append(typed[i])
                 i += 1
                 continue
             i += len(rule.pattern)
             if rule.kind == _REPLACE:
-                out.extend((v, True) for v in rule.value)
+                out.extend((v, True, fold(v)) for v in rule.value)
             elif rule.kind == _INTENT:
                 result.intents.add(rule.value[0])
             elif rule.kind == _NOW:
@@ -480,8 +481,8 @@ _FILLER_FOLDED = frozenset(
 _CLOSING_FOLDED = frozenset({"roi", "chua"})
 
 
-def _same(typed: tuple[str, bool], pattern_word: str, exact: bool = False) -> bool:
-    word, marked = typed
+def _same(typed: tuple[str, bool, str], pattern_word: str, exact: bool = False) -> bool:
+    word, marked, bare = typed
     if word == pattern_word:
         return True
-    return not exact and not marked and fold(word) == fold(pattern_word)
+    return not exact and not marked and bare == fold(pattern_word)
