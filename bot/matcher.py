@@ -175,6 +175,17 @@ class Matcher:
             for tok in seen | hidden:
                 df[tok] += 1
             self.entry_intents[entry.id] = frozenset(intents)
+        # Where each word stands in an entry outside a given phrasing, for _entry_credit: its
+        # tags and fact years (no forms), its phrasings, else its answer, in that order of
+        # precedence (later keys override earlier ones), so that one lookup replaces three.
+        self._elsewhere: dict[str, dict[str, tuple[float, frozenset[str] | None]]] = {
+            entry_id: {
+                **{fo: (ANSWER_CREDIT, forms) for fo, forms in self.answer_words[entry_id].items()},
+                **{fo: (SIBLING_CREDIT, forms) for fo, forms in self.entry_words[entry_id].items()},
+                **{fo: (HIDDEN_CREDIT, None) for fo in self.entry_hidden[entry_id]},
+            }
+            for entry_id in self.entry_hidden
+        }
         # A function word typed without marks ("nua") is still one, unless its bare form is
         # also a content word here ("thi": thì, but also thi đua).
         readings: dict[str, set[str]] = defaultdict(set)
@@ -566,7 +577,7 @@ class Matcher:
         else:
             top = np.arange(len(pool))
         top = top[np.argsort(-est[top], kind="stable")]
-        candidates = [(int(pool[i]), float(prec[i])) for i in top.tolist()]
+        candidates = list(zip(pool[top].tolist(), prec[top].tolist(), strict=True))
         # A stored phrasing typed word for word (a suggestion the user tapped) is always
         # scored, however many phrasings share its distinctive words.
         same = self._by_words.get(" ".join(sorted(q_folded)))
@@ -669,21 +680,20 @@ class Matcher:
 
     def _entry_credit(self, entry_id: str, terms: list[QueryTerm]) -> list[float]:
         """What each question word earns from the entry's tags, other phrasings or answer."""
-        hidden = self.entry_hidden[entry_id]
-        siblings = self.entry_words[entry_id]
-        answer = self.answer_words[entry_id]
+        elsewhere = self._elsewhere[entry_id]
+        takes_years = entry_id in self.year_inputs
         out: list[float] = []
         for t in terms:
-            if t.folded in hidden:
+            held = elsewhere.get(t.folded)
+            if held is None:
+                if takes_years and self._year_input(entry_id, t.folded):
+                    out.append(t.weight * HIDDEN_CREDIT)
+                else:
+                    out.append(0.0)
+            elif held[1] is None:  # a tag or a year of the entry's facts
                 out.append(t.weight * (TYPO_CREDIT if t.corrected_from else HIDDEN_CREDIT))
-            elif t.folded in siblings:
-                out.append(t.weight * _credit(t, siblings[t.folded], SIBLING_CREDIT))
-            elif t.folded in answer:
-                out.append(t.weight * _credit(t, answer[t.folded], ANSWER_CREDIT))
-            elif self._year_input(entry_id, t.folded):
-                out.append(t.weight * HIDDEN_CREDIT)
             else:
-                out.append(0.0)
+                out.append(t.weight * _credit(t, held[1], held[0]))
         return out
 
     def _numbers_conflict(self, p: Phrasing, q_numbers: set[str]) -> bool:
