@@ -285,6 +285,16 @@ class _Rule:
     exact: bool = False  # match only as typed with marks
 
 
+# Phrase rules by their first folded word: (rules of two or more words by their second folded
+# word, rules of that one word), each rule with its folded pattern.
+_RuleIndex = dict[
+    str,
+    tuple[
+        dict[str, list[tuple[tuple[str, ...], _Rule]]],
+        list[tuple[tuple[str, ...], _Rule]],
+    ],
+]
+
 # Question words whose bare form is mostly another word: "dau" is far more often "đầu"
 # (đầu tiên, ban đầu) or "đấu" (đấu tranh) than "đâu". Two-word phrases ("o dau") still match.
 _MARKED_ONLY_INTENTS = frozenset({("đâu",)})
@@ -351,7 +361,6 @@ class Lexicon:
         stage_q.extend(_Rule(_words(p), _NOW) for p in NOW_PHRASES)
         stage_q.extend(_Rule(_words(p), _DROP) for p in FILLER_PHRASES)
         self._stages = [self._index(stage_syn), self._index(stage_q)]
-        self._starts = [frozenset(key[0] for key in stage) for stage in self._stages]
         self._upper_re = (
             re.compile(r"(?<!\w)(" + "|".join(map(re.escape, upper)) + r")(?!\w)")
             if upper
@@ -360,17 +369,20 @@ class Lexicon:
         self._upper = upper
 
     @staticmethod
-    def _index(rules: list[_Rule]) -> dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]]:
-        """Rules keyed by their first word, and by their first two words when longer, so a
-        scan only tries the few rules that can start at a position; each with its folded
-        pattern, compared first."""
-        index: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]] = {}
+    def _index(rules: list[_Rule]) -> _RuleIndex:
+        """Rules keyed by their first word, then longer ones by their second word, so a scan
+        only tries the few rules that can start at a position; each with its folded pattern,
+        compared first. Longer patterns come first in each bucket."""
+        index: _RuleIndex = {}
         for rule in rules:
             if rule.pattern:
                 folded = tuple(fold(w) for w in rule.pattern)
-                index.setdefault(folded[:2], []).append((folded, rule))
-        for bucket in index.values():
-            bucket.sort(key=lambda fr: -len(fr[0]))
+                longer, single = index.setdefault(folded[0], ({}, []))
+                bucket = longer.setdefault(folded[1], []) if len(folded) > 1 else single
+                bucket.append((folded, rule))
+        for longer, _ in index.values():
+            for bucket in longer.values():
+                bucket.sort(key=lambda fr: -len(fr[0]))
         return index
 
     def analyze(self, text: str) -> Analysis:
@@ -392,8 +404,8 @@ class Lexicon:
             else:
                 typed.append((w, marked, bare))
         result = Analysis([], [], [], words=words)
-        for stage, starts in zip(self._stages, self._starts, strict=True):
-            typed = self._scan(typed, stage, starts, result)
+        for stage in self._stages:
+            typed = self._scan(typed, stage, result)
         previous = ""
         tokens, folded, marks, numbers = result.tokens, result.folded, result.marked, result.numbers
         for w, marked, bare in typed:
@@ -425,8 +437,7 @@ class Lexicon:
     @staticmethod
     def _scan(
         typed: list[tuple[str, bool, str]],
-        rules: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Rule]]],
-        starts: frozenset[str],
+        rules: _RuleIndex,
         result: Analysis,
     ) -> list[tuple[str, bool, str]]:
         out: list[tuple[str, bool, str]] = []
@@ -435,13 +446,15 @@ class Lexicon:
         i = 0
         n = len(typed)
         while i < n:
-            if folded[i] not in starts:  # no rule begins with this word
+            starting = rules.get(folded[i])
+            if starting is None:  # no rule begins with this word
                 out.append(typed[i])
                 i += 1
                 continue
+            longer, single = starting
             rule = None
-            pair = rules.get(folded[i : i + 2]) if i + 1 < n else None
-            for bucket in (pair, rules.get(folded[i : i + 1])):
+            pair = longer.get(folded[i + 1]) if i + 1 < n else None
+            for bucket in (pair, single):
                 if not bucket:
                     continue
                 for pattern, cand in bucket:
