@@ -32,7 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.knowledge import Entry, KnowledgeBase
 from bot.lexicon import FILLER_WORDS, FUNCTION_WORDS, HOW_MANY, STRONG_INTENTS, Analysis, Lexicon
 from bot.subjects import units
-from bot.vntext import could_be_syllable, fold, telex_decode
+from bot.vntext import could_be_syllable, find_phrase, fold, telex_decode
 
 FOLDED_ONLY_CREDIT = 0.4  # typed with marks, matched only without them (quân ≠ quan)
 TYPO_CREDIT = 0.8  # matched after typo / Telex correction
@@ -608,13 +608,11 @@ class Matcher:
             and t.corrected_from is None
             and (not t.marked or t.accented == "tỉnh")
             for t in terms
-        ) or any(  # "tịnh" (a slip for "tịch") is not "tỉnh"; "phương thức" is no province
-            a == "dia" and b == "phuong" for a, b in pairwise(words)
+        ) or (  # "tịnh" (a slip for "tịch") is not "tỉnh"; "phương thức" is no province
+            find_phrase(words, ("dia", "phuong")) >= 0
         )
         central_bloc = "khoi" in q_folded and not province
-        central_named = central_bloc and any(
-            words[i : i + 2] == ["trung", "uong"] for i in range(len(words) - 1)
-        )
+        central_named = central_bloc and find_phrase(words, ("trung", "uong")) >= 0
         # "Đảng bộ khối tỉnh Nam Định ..." is about a provincial bloc: a central entry that
         # never speaks of a province does not answer it.
         province_bloc = "khoi" in q_folded and province
