@@ -108,6 +108,13 @@ class Engine:
             + _counted(self.matcher.entry_folded_texts[entry_id][len(analyses) :])
             for entry_id, analyses in self.matcher.analyses.items()
         }
+        # What an entry's answer carries whatever the question: its citations resolved against
+        # the sources and its related entries. Both are immutable, so they are built once.
+        self.entry_cites = {e.id: compose.entry_citations(kb, e) for e in kb.entries.values()}
+        self.entry_related = {
+            e.id: tuple(Suggestion(r, kb.entries[r].question) for r in e.related if r in kb.entries)
+            for e in kb.entries.values()
+        }
         self.sentence_postings: dict[str, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             for tok in sentence.words:
@@ -435,11 +442,11 @@ class Engine:
             kind = "fact"
         elif entry.compute is not None:
             text = compose.anniversary_answer(entry, today, years)
-            cites = compose.entry_citations(self.kb, entry)
+            cites = self.entry_cites[entry.id]
             kind = "computed"
         else:
             text = entry.answer
-            cites = compose.entry_citations(self.kb, entry)
+            cites = self.entry_cites[entry.id]
             if entry.as_of is not None and entry.scope == "central":
                 # A dated figure ("members in 2022") also gives the other figures the question
                 # names for the same year ("... and how many cells?").
@@ -456,11 +463,7 @@ class Engine:
                 if extra:
                     text = "\n".join([text, *(line for line, _ in extra)])
                     cites = (*cites, *(c for _, c in extra if c not in cites))
-        related = tuple(
-            Suggestion(r, self.kb.entries[r].question)
-            for r in entry.related
-            if r in self.kb.entries
-        )
+        related = self.entry_related[entry.id]
         if not entry.in_sources:
             # A known gap: say what the documents do and do not hold, and offer what is there.
             return Result(
