@@ -120,6 +120,18 @@ class Matcher:
         # The entry's phrasings and answer as folded word sequences, to look for a phrase.
         self.entry_folded_texts: dict[str, list[list[str]]] = {}
         self.entry_units: dict[str, frozenset[str]] = {}  # departments the entry speaks of
+        # Numbers in the titles of the sources an entry cites ("bài viết 93 năm ..."): a
+        # question naming the article by them names no other fact.
+        title_numbers = {
+            source.id: frozenset(w for w in lexicon.analyze(source.title).folded if w[:1].isdigit())
+            for source in kb.sources.values()
+        }
+        self.title_numbers: dict[str, frozenset[str]] = {
+            e.id: frozenset().union(
+                *(title_numbers.get(c.source, frozenset()) for c in e.citations)
+            )
+            for e in kb.entries.values()
+        }
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
         self.year_inputs: dict[str, int] = {
@@ -703,6 +715,7 @@ class Matcher:
             n not in p.tokens
             and n not in hidden
             and n not in siblings  # another phrasing of the entry gives it
+            and n not in self.title_numbers[p.entry_id]  # "the 93-year article" names its source
             and not self._year_input(p.entry_id, n)
             for n in q_numbers
         )
