@@ -218,10 +218,7 @@ class Engine:
             )
         if not analysis.tokens:
             return Result(question, "no_answer", compose.EMPTY, normalized=norm)
-        terms = self.matcher.terms(analysis)
-        respelled = self.matcher.respelled(analysis, terms)
-        if respelled is not analysis:
-            analysis, terms = respelled, self.matcher.terms(respelled)
+        analysis, terms = self.question_terms(analysis)
         ranked = self.matcher.rank(analysis, terms=terms)
         best = ranked[0] if ranked else None
         if best is not None and self._about_another_organisation(analysis, best.entry_id):
@@ -289,6 +286,14 @@ class Engine:
             suggestions=closest,
             normalized=norm,
         )
+
+    def question_terms(self, analysis: Analysis) -> tuple[Analysis, list[QueryTerm]]:
+        """The question's terms, after respelling words its context shows were mistyped."""
+        terms = self.matcher.terms(analysis)
+        respelled = self.matcher.respelled(analysis, terms)
+        if respelled is not analysis:
+            analysis, terms = respelled, self.matcher.terms(respelled)
+        return analysis, terms
 
     def _about_another_organisation(self, analysis: Analysis, entry_id: str) -> bool:
         """The question names another organisation ("Đảng bộ Quân đội", "Công đoàn Việt Nam")

@@ -263,7 +263,9 @@ def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outc
                 continue
             for name in VARIANTS:
                 q = variant(item.q, name)
-                ranked = engine.matcher.rank(engine.lexicon.analyze(q))
+                # Ranked as the engine ranks it, so the replay sees the engine's scores.
+                analysis, terms = engine.question_terms(engine.lexicon.analyze(q))
+                ranked = engine.matcher.rank(analysis, terms=terms)
                 top = ranked[0].score if ranked else 0.0
                 second = ranked[1].score if len(ranked) > 1 else 0.0
                 replies = []
@@ -273,7 +275,7 @@ def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outc
                     engine.long_terms = 0 if answer_at == 0.0 else 10**6
                     replies.append(judge(item, engine.answer(q, today=TODAY)))
                 precision = ranked[0].precision if ranked else 0.0
-                n_terms = len(engine.matcher.terms(engine.lexicon.analyze(q)))
+                n_terms = len(terms)
                 out.append(_Outcomes(item, top, second, precision, n_terms, *replies))
     finally:
         engine.answer_at, engine.clear_at, engine.suggest_at, engine.long_terms = saved
