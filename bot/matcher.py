@@ -51,6 +51,7 @@ UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a pr
 CENTRAL_NAMED = 0.7  # ...naming the central bloc outright ("các cơ quan Trung ương")
 PROVINCE_NAMED = 0.8  # a question about a provincial bloc, on a central entry that has no tỉnh
 CANDIDATES = 8
+EXACT_TIEBREAK = 1e-9
 PREFILTER = 45  # cheap first cut by overlap before the F estimate (30 lost entries at 3,000)
 COMMON_POSTINGS = 250
 FINALISTS = 5
@@ -664,6 +665,8 @@ class Matcher:
             ):
                 factor *= PROVINCE_NAMED
             score = ((1 - FUZZ_WEIGHT) * f + FUZZ_WEIGHT * fz * min(1.0, recall / 0.6)) * factor
+            if idx == same:
+                score += EXACT_TIEBREAK  # of two perfect matches, the one typed word for word
             scored = Scored(entry_id, score, p.text, recall, precision, fz, factor)
             if explain:
                 scored.matched, scored.missing = self._words(p, terms)
