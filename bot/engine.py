@@ -103,6 +103,10 @@ class Engine:
         self.fact_terms = {
             f.id: [self.lexicon.analyze(t).folded for t in f.terms] for f in kb.facts.values()
         }
+        self.fact_entries: dict[str, list[Entry]] = {}  # the entries built on each figure
+        for e in kb.entries.values():
+            if e.fact is not None:
+                self.fact_entries.setdefault(e.fact, []).append(e)
         self.count_texts = {
             entry_id: [a.folded for a in analyses if HOW_MANY in a.intents]
             + _counted(self.matcher.entry_folded_texts[entry_id][len(analyses) :])
@@ -240,7 +244,7 @@ class Engine:
         ):
             entry = self.kb.entries[best.entry_id]
             if analysis.now and self._stale(entry):
-                multi = self._multi_figure(analysis, ranked) or self._figure(analysis, ranked)
+                multi = self._multi_figure(analysis, ranked, least=1)
                 if multi is not None:
                     # "now, how many members and cells?": the current figures, not a dated one
                     return self._entry_result(question, multi[0], multi[1], analysis, today, ranked)
@@ -312,10 +316,13 @@ class Engine:
             find_phrase(words, name) >= 0 for words in self.matcher.entry_folded_texts[entry_id]
         )
 
-    def _multi_figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
+    def _multi_figure(
+        self, analysis: Analysis, ranked: list[Scored], least: int = 2
+    ) -> tuple[Entry, float] | None:
         """A count question naming two or more figures ("bao nhiêu đảng viên và bao nhiêu chi
         bộ") splits its score between their entries; answer with the best-ranked entry built
-        on one of those figures, which then gives the others too."""
+        on one of those figures, which then gives the others too. Asked for now, one figure is
+        enough (``least=1``: "từ 6 chi bộ mà nay đã lên tới bao nhiêu chi bộ?")."""
         if HOW_MANY not in analysis.intents or not ranked or ranked[0].score < self.suggest_at:
             return None
         named = {
@@ -323,30 +330,16 @@ class Engine:
             for f in self.kb.facts.values()
             if f.scope == "central" and self._names(analysis, f)
         }
-        if len(named) < 2:
+        if len(named) < least:
             return None
         for scored in ranked:
             entry = self.kb.entries[scored.entry_id]
             if entry.fact in named and scored.score >= self.suggest_at:
                 return entry, scored.score
+        if least == 1 and len(named) == 1:  # asked for now: the figure's entry, ranked or not
+            built = self.fact_entries.get(named.pop())
+            return (built[0], ranked[0].score) if built else None
         return None
-
-    def _figure(self, analysis: Analysis, ranked: list[Scored]) -> tuple[Entry, float] | None:
-        """A count asked for now ("từ 6 chi bộ mà nay đã lên tới bao nhiêu chi bộ?") of one
-        central figure: the entry built on it, which gives its latest value and history."""
-        if HOW_MANY not in analysis.intents or not ranked:
-            return None
-        named = {
-            f.id
-            for f in self.kb.facts.values()
-            if f.scope == "central" and self._names(analysis, f)
-        }
-        if len(named) != 1:
-            return None
-        built = [e for e in self.kb.entries.values() if e.fact in named]
-        rank = {s.entry_id: i for i, s in enumerate(ranked)}
-        built.sort(key=lambda e: rank.get(e.id, len(rank)))
-        return (built[0], ranked[0].score) if built else None
 
     def _counts_else(self, analysis: Analysis, best: Scored) -> bool:
         """A count of members or committees asked ("năm 2026 có bao nhiêu đảng viên") is no

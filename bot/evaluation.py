@@ -336,6 +336,20 @@ def _apply(engine: Engine, settings: Settings) -> None:
     engine.long_terms = int(long_terms)
 
 
+def _settings_of(engine: Engine) -> Settings:
+    """The engine's thresholds, as ``_apply`` sets them."""
+    return (
+        engine.answer_at,
+        engine.min_lead,
+        engine.clear_at,
+        engine.clear_margin,
+        engine.suggest_at,
+        float(engine.long_terms),
+        engine.long_at,
+        engine.long_margin,
+    )
+
+
 def _tune(outcomes: list[_Outcomes]) -> Settings:
     """The thresholds ``calibrate`` picks, replayed over recorded outcomes."""
 
@@ -424,20 +438,7 @@ def run_eval(
     _print_report(
         tallies,
         cites,
-        f"split: {split} ("
-        + _thresholds(
-            (
-                engine.answer_at,
-                engine.min_lead,
-                engine.clear_at,
-                engine.clear_margin,
-                engine.suggest_at,
-                float(engine.long_terms),
-                engine.long_at,
-                engine.long_margin,
-            )
-        )
-        + ")",
+        f"split: {split} ({_thresholds(_settings_of(engine))})",
     )
     if verbose:
         print("\nfailures (base and no-marks variants):")
