@@ -237,6 +237,27 @@ FILLER_PHRASES = [
     "xin đồng chí cho biết",
     "đồng chí cho biết",
     "nghe nói",
+    # quiz and essay frames: "Đúng hay sai: ...? Nếu đúng thì ...", "em đang viết tiểu luận ..."
+    "đúng hay sai",
+    "nếu đúng thì",
+    "nếu đúng",
+    "nếu có thì",
+    "nếu có",
+    "nếu vậy",
+    "cho rằng",
+    "xin hãy",
+    "hãy nêu",
+    "hãy trình bày",
+    "hãy tóm tắt",
+    "em đang viết",
+    "mình đang viết",
+    "tôi đang viết",
+    "em đang làm",
+    "mình đang làm",
+    "tiểu luận",
+    "bài thu hoạch",
+    "thấy bảo",
+    "đọc thấy",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "

@@ -503,6 +503,20 @@ def test_colloquial_question_words(
     assert dropped not in analysis.folded
 
 
+def test_quiz_and_essay_frames_are_not_the_subject(engine: Engine) -> None:
+    framed = engine.lexicon.analyze(
+        "Đúng hay sai: Đảng bộ Khối từng trực thuộc Thành ủy Hà Nội? Nếu đúng thì từ khi nào?"
+    )
+    plain = engine.lexicon.analyze("Đảng bộ Khối từng trực thuộc Thành ủy Hà Nội từ khi nào?")
+    assert framed.folded == plain.folded
+    essay = ask(
+        engine,
+        "Em đang viết tiểu luận về Đảng bộ Khối. Xin hãy trình bày ba vấn đề lớn mà việc "
+        "thành lập Liên chi cơ quan Trung ương đã giải quyết",
+    )
+    assert essay.status == "answered" and essay.entry_id == "ba-van-de-giai-quyet"
+
+
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
     assert "WHY" not in engine.lexicon.analyze("ra sao").intents
     assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded
