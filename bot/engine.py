@@ -96,7 +96,11 @@ class Engine:
         self.clear_margin = CLEAR_MARGIN
         self.min_lead = MIN_LEAD
         self.suggest_at = SUGGEST_AT
-        self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb))
+        references: dict[str, set[str]] = {}
+        for source in kb.sources.values():
+            for phrase in source.cited_as:
+                references.setdefault(phrase, set()).add(source.id)
+        self.lexicon = Lexicon(kb.synonyms, source_vocabulary(kb), references)
         self.matcher = Matcher(kb, self.lexicon)
         self.sentences = self._index_sentences()
         # The words that name each fact, analysed once ("ĐV" → đảng viên).

@@ -131,6 +131,9 @@ class Source:
     short: str = ""
     origin: str = ""
     provincial: bool = False
+    # How people name the document in a question ("theo bài báo năm 2017"): such a phrase
+    # frames the question and prefers the entries that cite this source.
+    cited_as: list[str] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     normalized_body: str = ""
 
@@ -283,6 +286,7 @@ SOURCE_KEYS = {
     "provincial",
     "origin",
     "attribution",
+    "cited_as",
 }
 SOURCE_REQUIRED = {"id", "title", "date", "kind", "description", "scope"}
 FACT_KEYS = {"id", "label", "scope", "values", "terms"}
@@ -391,6 +395,10 @@ def _load_sources(root: Path, col: _Collector) -> dict[str, Source]:
         if sid in sources:
             col.add(path, 2, sid, f"duplicate source id {sid!r} (also in {sources[sid].file})")
             continue
+        cited_as = meta.get("cited_as", []) or []
+        if not isinstance(cited_as, list) or not all(isinstance(c, str) for c in cited_as):
+            col.add(path, _line(meta, "cited_as") + 1, sid, "cited_as must be a list of phrases")
+            cited_as = []
         body = text[end + 5 :].strip("\n")
         source = Source(
             id=str(sid),
@@ -406,6 +414,7 @@ def _load_sources(root: Path, col: _Collector) -> dict[str, Source]:
             short=str(meta.get("short", "")) or str(meta["title"]),
             origin=str(meta.get("origin", "")),
             provincial=bool(meta.get("provincial", False)),
+            cited_as=[str(c) for c in cited_as],
         )
         paras = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
         source.paragraphs = [

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.knowledge import Synonyms
@@ -285,6 +286,8 @@ class Analysis:
     intents: set[str] = field(default_factory=set)
     now: bool = False
     numbers: list[str] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)  # documents the question names as its frame
+    source_words: set[str] = field(default_factory=set)  # ...and the words that name them
     words: list[str] = field(default_factory=list)  # the typed words before any rule
 
     @property
@@ -295,7 +298,7 @@ class Analysis:
 
 
 # Rule kinds applied by the phrase scanner.
-_REPLACE, _INTENT, _NOW, _DROP = "replace", "intent", "now", "drop"
+_REPLACE, _INTENT, _NOW, _DROP, _SOURCE = "replace", "intent", "now", "drop", "source"
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,9 @@ _RuleIndex = dict[
         list[tuple[tuple[str, ...], _Rule]],
     ],
 ]
+
+# Words that put a document's name before a question: "theo bài báo …", "trong tài liệu …".
+REFERENCE_LEADS = ("theo", "trong", "ở", "tại", "từ")
 
 # Question words whose bare form is mostly another word: "dau" is far more often "đầu"
 # (đầu tiên, ban đầu) or "đấu" (đấu tranh) than "đâu". Two-word phrases ("o dau") still match.
@@ -337,7 +343,13 @@ def _words(text: str) -> tuple[str, ...]:
 class Lexicon:
     """Compiled abbreviations, synonyms, intent phrases and filler."""
 
-    def __init__(self, synonyms: Synonyms, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        synonyms: Synonyms,
+        vocabulary: Iterable[str] = (),
+        references: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        """``references`` maps how a document is named ("bài báo năm 2017") to source ids."""
         real_words_exact = set(vocabulary)
         real_words = {fold(w) for w in real_words_exact}
         # Rules are grouped by stage; within a stage the longest pattern wins.
@@ -373,7 +385,18 @@ class Lexicon:
         for number, words in ORDINALS.items():
             for word in words:
                 stage_syn.append(_Rule(_words(f"thứ {word}"), _REPLACE, (f"thứ{number}",)))
+        synonym_stage = self._index(stage_syn)
         stage_q: list[_Rule] = []
+        # "theo bài báo năm 2017, ...": the document named is the question's frame, not its
+        # subject. Patterns are in the words the synonym stage leaves ("bài báo" → "bài viết").
+        by_pattern: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for phrase, ids in (references or {}).items():
+            canonical = tuple(w for w, _, _ in self._scan(self._expand(phrase), synonym_stage))
+            for lead in REFERENCE_LEADS:
+                by_pattern[(lead, *canonical)].update(ids)
+        stage_q.extend(
+            _Rule(pattern, _SOURCE, tuple(sorted(ids))) for pattern, ids in by_pattern.items()
+        )
         for intent, phrases in INTENT_PHRASES.items():
             stage_q.extend(
                 _Rule(_words(p), _INTENT, (intent,), _words(p) in _MARKED_ONLY_INTENTS)
@@ -381,7 +404,7 @@ class Lexicon:
             )
         stage_q.extend(_Rule(_words(p), _NOW) for p in NOW_PHRASES)
         stage_q.extend(_Rule(_words(p), _DROP) for p in FILLER_PHRASES)
-        self._stages = [self._index(stage_syn), self._index(stage_q)]
+        self._stages = [synonym_stage, self._index(stage_q)]
         self._upper_re = (
             re.compile(r"(?<!\w)(" + "|".join(map(re.escape, upper)) + r")(?!\w)")
             if upper
@@ -413,17 +436,7 @@ class Lexicon:
         if self._upper_re is not None:
             text = self._upper_re.sub(lambda m: f" {self._upper[m.group(1)]} ", text)
         words = tokenize(text)
-        # (word, typed with marks, folded): each word is folded once here and the folded form
-        # travels with it through the rules, rather than being folded again at every stage.
-        typed: list[tuple[str, bool, str]] = []
-        for w in words:
-            bare = fold(w)
-            marked = bare != w  # has_marks(w)
-            exp = self._abbr_exact.get(w) or (None if marked else self._abbr.get(w))
-            if exp:
-                typed.extend((e, True, fold(e)) for e in exp)
-            else:
-                typed.append((w, marked, bare))
+        typed = self._expand_words(words)
         result = Analysis([], [], [], words=words)
         for stage in self._stages:
             typed = self._scan(typed, stage, result)
@@ -455,11 +468,28 @@ class Lexicon:
             tokens.pop(), folded.pop(), marks.pop()
         return result
 
+    def _expand(self, text: str) -> list[tuple[str, bool, str]]:
+        return self._expand_words(tokenize(unicodedata.normalize("NFC", text)))
+
+    def _expand_words(self, words: list[str]) -> list[tuple[str, bool, str]]:
+        """Abbreviations expanded, as (word, typed with marks, folded): each word is folded
+        once here and the folded form travels with it through the rules."""
+        typed: list[tuple[str, bool, str]] = []
+        for w in words:
+            bare = fold(w)
+            marked = bare != w  # has_marks(w)
+            exp = self._abbr_exact.get(w) or (None if marked else self._abbr.get(w))
+            if exp:
+                typed.extend((e, True, fold(e)) for e in exp)
+            else:
+                typed.append((w, marked, bare))
+        return typed
+
     @staticmethod
     def _scan(
         typed: list[tuple[str, bool, str]],
         rules: _RuleIndex,
-        result: Analysis,
+        result: Analysis | None = None,
     ) -> list[tuple[str, bool, str]]:
         out: list[tuple[str, bool, str]] = []
         words = tuple([w for w, _, _ in typed])
@@ -496,10 +526,16 @@ class Lexicon:
             i += len(rule.pattern)
             if rule.kind == _REPLACE:
                 out.extend((v, True, fold(v)) for v in rule.value)
+            elif result is None:
+                continue
             elif rule.kind == _INTENT:
                 result.intents.add(rule.value[0])
             elif rule.kind == _NOW:
                 result.now = True
+            elif rule.kind == _SOURCE:  # the words stay; the document is noted beside them
+                out.extend(typed[i - len(rule.pattern) : i])
+                result.sources.update(rule.value)
+                result.source_words.update(fold(w) for w in rule.pattern)
         return out
 
 

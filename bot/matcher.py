@@ -22,6 +22,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -49,6 +50,7 @@ UNIT_CONFLICT = 0.7  # "ngành Tuyên giáo" asked, the entry is about "ngành T
 UNASKED_YEAR = 0.88
 UNASKED_PROVINCE = 0.85  # a question naming "the bloc" but no province, on a provincial entry
 CENTRAL_NAMED = 0.7  # ...naming the central bloc outright ("các cơ quan Trung ương")
+SOURCE_NOT_CITED = 0.9  # "theo bài báo năm 2017, ...", on an entry that cites no such document
 PROVINCE_NAMED = 0.8  # a question about a provincial bloc, on a central entry that has no tỉnh
 CANDIDATES = 8
 EXACT_TIEBREAK = 1e-9
@@ -132,6 +134,9 @@ class Matcher:
                 *(title_numbers.get(c.source, frozenset()) for c in e.citations)
             )
             for e in kb.entries.values()
+        }
+        self.entry_sources: dict[str, frozenset[str]] = {
+            e.id: frozenset(c.source for c in e.citations) for e in kb.entries.values()
         }
         self.analyses: dict[str, list[Analysis]] = {}
         # Computed entries (anniversaries) take any year after their start date as input.
@@ -600,7 +605,7 @@ class Matcher:
         by_entry: dict[str, list[float]] = {}
         for idx, precision in candidates:
             p = phrasings[idx]
-            recall = self._recall(p, terms, by_entry) / total
+            recall = self._recall(p, terms, by_entry, analysis) / total
             precision = precision if p.weight_total else 0.0
             f = 0.0
             if recall and precision:
@@ -640,7 +645,9 @@ class Matcher:
                 factor = INTENT_MISMATCH
             elif q_intents and not entry_intents:
                 factor = INTENT_MISSING
-            if q_numbers and self._numbers_conflict(p, q_numbers):
+            cites_named = bool(analysis.sources & self.entry_sources[entry_id])
+            asked_numbers = q_numbers - analysis.source_words if cites_named else q_numbers
+            if asked_numbers and self._numbers_conflict(p, asked_numbers):
                 factor *= NUMBER_CONFLICT
             elif (
                 not q_years
@@ -649,6 +656,8 @@ class Matcher:
                 and any(is_year(t) for t in p.tokens)
             ):
                 factor *= UNASKED_YEAR  # "how many" without a year prefers the latest figure
+            if analysis.sources and not cites_named:
+                factor *= SOURCE_NOT_CITED
             entry_units = self.entry_units[entry_id]
             if q_units and entry_units and not q_units <= entry_units:
                 factor *= UNIT_CONFLICT
@@ -675,7 +684,11 @@ class Matcher:
         return out[:limit]
 
     def _recall(
-        self, p: Phrasing, terms: list[QueryTerm], by_entry: dict[str, list[float]]
+        self,
+        p: Phrasing,
+        terms: list[QueryTerm],
+        by_entry: dict[str, list[float]],
+        analysis: Analysis | None = None,
     ) -> float:
         """Weighted share of the question's words that the phrasing (or its entry) explains.
 
@@ -683,7 +696,13 @@ class Matcher:
         """
         elsewhere = by_entry.get(p.entry_id)
         if elsewhere is None:
-            elsewhere = by_entry[p.entry_id] = self._entry_credit(p.entry_id, terms)
+            # Words naming a document the entry cites ("theo bài báo năm 2017") are its own.
+            named = (
+                analysis.source_words
+                if analysis is not None and analysis.sources & self.entry_sources[p.entry_id]
+                else frozenset()
+            )
+            elsewhere = by_entry[p.entry_id] = self._entry_credit(p.entry_id, terms, named)
         got = 0.0
         tokens = p.tokens
         for t, other in zip(terms, elsewhere, strict=True):
@@ -691,15 +710,18 @@ class Matcher:
             got += other if forms is None else t.weight * _credit(t, forms, 1.0)
         return got
 
-    def _entry_credit(self, entry_id: str, terms: list[QueryTerm]) -> list[float]:
-        """What each question word earns from the entry's tags, other phrasings or answer."""
+    def _entry_credit(
+        self, entry_id: str, terms: list[QueryTerm], named: Collection[str] = ()
+    ) -> list[float]:
+        """What each question word earns from the entry's tags, other phrasings or answer,
+        or from ``named``: words that name a document the entry cites."""
         elsewhere = self._elsewhere[entry_id]
         takes_years = entry_id in self.year_inputs
         out: list[float] = []
         for t in terms:
             held = elsewhere.get(t.folded)
             if held is None:
-                if takes_years and self._year_input(entry_id, t.folded):
+                if (takes_years and self._year_input(entry_id, t.folded)) or t.folded in named:
                     out.append(t.weight * HIDDEN_CREDIT)
                 else:
                     out.append(0.0)

@@ -32,6 +32,10 @@ SOURCES = [
         "scope": "Đảng bộ Khối các cơ quan Trung ương",
         "drop_head": 1,
         "drop_lines": ["Facebook Comments Box", "Related Posts"],
+        "cited_as": ["bài báo năm 2023", "bài báo 2023", "bài viết năm 2023", "bài viết 75 năm",
+                     "bài viết kỷ niệm 75 năm", "bài viết dịp 75 năm", "bài 75 năm",
+                     "tài liệu tuyên truyền", "tài liệu tuyên truyền 75 năm", "tài liệu 75 năm",
+                     "tài liệu năm 2023"],
     },
     {
         "seed": "001_e02d187104395895.txt",
@@ -48,6 +52,10 @@ SOURCES = [
         "drop_head": 1,
         "replace": {"Quỳnh HoaPhản hồi": "Quỳnh Hoa"},
         "drop_lines": ["Các tin khác", "Mới nhất", "Xem nhiều nhất"],
+        "cited_as": ["bài phỏng vấn", "bài phỏng vấn 70 năm", "bài phỏng vấn năm 2018",
+                     "bài phỏng vấn dịp 70 năm", "bài phỏng vấn nhân dịp 70 năm",
+                     "bài phỏng vấn kỷ niệm 70 năm", "bài 70 năm", "bài năm 2018",
+                     "bài 70 năm truyền thống"],
     },
     {
         "seed": "002_10cd39ce34e29a2d.txt",
@@ -63,6 +71,9 @@ SOURCES = [
         "drop_head": 1,
         "dedupe": True,
         "drop_lines": ["Video đang được xem nhiều", "Cùng chuyên mục", "Xem thêm Xã hội", "Mới - Nóng"],
+        "cited_as": ["bài báo năm 2017", "bài báo 2017", "bài báo Tiền Phong", "báo Tiền Phong",
+                     "bản tin năm 2017", "tin năm 2017", "bài báo 10 năm",
+                     "bài báo kỷ niệm 10 năm", "bài báo dịp 10 năm", "tin kỷ niệm 10 năm"],
     },
     {
         "seed": "003_7cd03f53d1efb3c7.txt",
@@ -82,6 +93,9 @@ SOURCES = [
         "drop_lines": ["*Nguyễn Minh Chung/D/KNNTT/KN75N*"],
         "replace": {"nghiêm túc triển khai thực hiện. Chia": "nghiêm túc triển khai thực hiện.",
                     "- Lưu VP, BTG. nr": "- Lưu VP, BTG."},
+        "cited_as": ["tài liệu tuyên truyền", "tài liệu tuyên truyền 75 năm", "tài liệu 75 năm",
+                     "tài liệu kỷ niệm 75 năm", "tài liệu dịp 75 năm", "tài liệu năm 2023",
+                     "tài liệu của Ban Tuyên giáo", "tài liệu kèm kế hoạch 95"],
     },
     {
         "seed": "004_fa6553a92803c2d8.txt",
@@ -100,6 +114,9 @@ SOURCES = [
         "drop_head": 2,
         "drop_lines": [".:: Các bài viết liên quan", "Video hoạt động", "Hình ảnh hoạt động",
                        "Website liên kết"],
+        "cited_as": ["bài viết năm 2023", "bài viết 93 năm", "bài 93 năm",
+                     "bài viết kỷ niệm 93 năm", "bài viết ngành tổ chức",
+                     "bài viết về ngành tổ chức"],
     },
 ]
 
@@ -129,6 +146,8 @@ def main() -> int:
         meta["origin"] = f"shared/seeds/{spec['seed']}"
         meta["attribution"] = ("Văn bản gốc thuộc về cơ quan/tác giả nêu trên; bản sao đã bỏ phần "
                                "giao diện trang web, giữ nguyên văn để đối chiếu trích dẫn.")
+        if "cited_as" in spec:  # how people name the document in a question
+            meta["cited_as"] = spec["cited_as"]
         head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=100)
         (OUT / f"{spec['id']}.md").write_text(f"---\n{head}---\n\n{clean(spec)}", encoding="utf-8")
         print("wrote", spec["id"])

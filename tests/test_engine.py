@@ -517,6 +517,18 @@ def test_quiz_and_essay_frames_are_not_the_subject(engine: Engine) -> None:
     assert essay.status == "answered" and essay.entry_id == "ba-van-de-giai-quyet"
 
 
+def test_a_question_naming_its_document_prefers_entries_citing_it(engine: Engine) -> None:
+    analysis = engine.lexicon.analyze("Theo bài báo năm 2017, Đảng bộ Khối có mấy đảng bộ?")
+    assert analysis.sources == {"tpo-10-nam-2017"}
+    assert not engine.lexicon.analyze("Bài báo năm 2017 viết về sự kiện gì?").sources
+    result = ask(
+        engine,
+        "Theo bài báo năm 2017, lúc mới thành lập Đảng bộ Khối có bao nhiêu đảng bộ trực thuộc?",
+    )
+    assert result.status == "answered" and "92" in result.answer
+    assert any(c.source == "tpo-10-nam-2017" for c in result.citations)
+
+
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
     assert "WHY" not in engine.lexicon.analyze("ra sao").intents
     assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded

@@ -147,3 +147,15 @@ def test_broken_copy_of_real_knowledge_reports_not_crashes(tmp_path: Path) -> No
     engine, problems = Engine.check(root)
     assert problems and problems[0].file.endswith(target.name)
     assert engine is not None and len(engine.kb.entries) > 50  # the other files still load
+
+
+def test_cited_as_must_be_a_list_of_phrases(tmp_path: Path) -> None:
+    root = _kb(tmp_path, _entry())
+    path = root / "sources" / "src.md"
+    path.write_text(
+        SOURCE.replace("scope:", "cited_as: bài báo năm 2023\nscope:"), encoding="utf-8"
+    )
+    _, problems = load_with_problems(root)
+    assert [(p.file.endswith("src.md"), p.line, "cited_as" in p.message) for p in problems] == [
+        (True, 7, True)
+    ]
