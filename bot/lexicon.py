@@ -288,6 +288,7 @@ class Analysis:
     numbers: list[str] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)  # documents the question names as its frame
     source_words: set[str] = field(default_factory=set)  # ...and the words that name them
+    context: set[str] = field(default_factory=set)  # folded words said only before the ask
     words: list[str] = field(default_factory=list)  # the typed words before any rule
 
     @property
@@ -334,6 +335,38 @@ _NEGATED_CLAUSE = re.compile(
     r"(?:phải|phai)\b[^,.;:!?()]*\)?",
     re.IGNORECASE,
 )
+
+
+# A long message often sets the scene before it asks: "Tôi đang soạn bài giới thiệu cho đảng
+# viên mới, vậy Liên chi ra đời ở đâu?". The ask is the sentences that end in "?" (else the
+# last sentence), from the last pivot ("vậy", "xin hỏi", ...) that follows a comma.
+# Sentences end at . ! ? (not inside "79.000"); a ";" or ":" joins clauses of one question.
+_SENTENCE = re.compile(r".+?(?:[.!?]+(?=\s|$)|\n|$)", re.DOTALL)
+_PIVOT = re.compile(
+    r",\s*(?:vậy|vay|thế thì|the thi|thì|thi|xin hỏi|xin hoi|cho (?:mình|em|tôi|anh|chị)?\s*hỏi"
+    r"|cho (?:minh|em|toi|anh|chi)?\s*hoi|(?:mình|em|tôi) muốn (?:hỏi|biết)"
+    r"|(?:minh|em|toi) muon (?:hoi|biet))\b",
+    re.IGNORECASE,
+)
+CONTEXT_MIN_WORDS = 6  # a scene shorter than this is part of the question
+ASK_MIN_WORDS = 3
+
+
+def asked_part(text: str) -> str | None:
+    """The part of a long message that asks, or None when all of it does."""
+    sentences = [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    if not sentences:
+        return None
+    first_q = next((i for i, sent in enumerate(sentences) if sent.endswith("?")), None)
+    start = first_q if first_q is not None else len(sentences) - 1
+    ask = " ".join(sentences[start:])
+    pivots = list(_PIVOT.finditer(ask))
+    if pivots:
+        ask = ask[pivots[-1].end() :]
+    scene = len(text.split()) - len(ask.split())
+    if scene < CONTEXT_MIN_WORDS or len(ask.split()) < ASK_MIN_WORDS:
+        return None
+    return ask
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -431,6 +464,14 @@ class Lexicon:
 
     def analyze(self, text: str) -> Analysis:
         """Tokenise a question and apply abbreviations, synonyms, intents and filler rules."""
+        result = self._analyze(text)
+        ask = asked_part(unicodedata.normalize("NFC", text))
+        if ask is not None:
+            asked = set(self._analyze(ask).folded)
+            result.context = {w for w in result.folded if w not in asked}
+        return result
+
+    def _analyze(self, text: str) -> Analysis:
         text = unicodedata.normalize("NFC", text)
         text = _NEGATED_CLAUSE.sub(" ", text)
         if self._upper_re is not None:

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
@@ -58,6 +58,8 @@ PREFILTER = 45  # cheap first cut by overlap before the F estimate (30 lost entr
 COMMON_POSTINGS = 250
 FINALISTS = 5
 FUNCTION_WEIGHT = 0.15
+CONTEXT_WEIGHT = 0.4  # a word said only while setting the scene, before the ask...
+CONTEXT_SHARE = 0.5  # ...and all of them together weigh at most this share of the ask's words
 
 
 @dataclass
@@ -378,8 +380,20 @@ class Matcher:
                             term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
                 if term.weight > FUNCTION_WEIGHT:
                     term = self._in_context(term, acc, marked, *context)
+            if analysis.context and fo in analysis.context:
+                term = replace(term, weight=term.weight * CONTEXT_WEIGHT)
             out.setdefault((term.folded, term.accented if term.marked else None), term)
-        return list(out.values())
+        terms = list(out.values())
+        if analysis.context:
+            scene = sum(t.weight for t in terms if t.folded in analysis.context)
+            ask = sum(t.weight for t in terms) - scene
+            if scene > CONTEXT_SHARE * ask > 0:
+                scale = CONTEXT_SHARE * ask / scene
+                terms = [
+                    replace(t, weight=t.weight * scale) if t.folded in analysis.context else t
+                    for t in terms
+                ]
+        return terms
 
     def respelled(self, analysis: Analysis, terms: list[QueryTerm] | None = None) -> Analysis:
         """The analysis again with typos corrected, when a correction completes a phrase the

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine
+from bot.lexicon import asked_part
 from bot.results import Result
 from bot.subjects import province_named
 from bot.vntext import nfc_ws
@@ -527,6 +528,42 @@ def test_a_question_naming_its_document_prefers_entries_citing_it(engine: Engine
     )
     assert result.status == "answered" and "92" in result.answer
     assert any(c.source == "tpo-10-nam-2017" for c in result.citations)
+
+
+@pytest.mark.parametrize(
+    ("message", "ask"),
+    [
+        (
+            "Cơ quan tôi đang làm bảng tin cho đảng viên mới, vậy Liên chi ra đời ở đâu?",
+            "Liên chi ra đời ở đâu?",
+        ),
+        (
+            "Hôm qua họp chi bộ mọi người tranh luận mãi. Quyết định 47-QĐ/TW do ai ban hành?",
+            "Quyết định 47-QĐ/TW do ai ban hành?",
+        ),
+        # the whole message asks: a short opening, numbers with dots, a quiz frame
+        ("Cho mình hỏi, vậy Liên chi ra đời ở đâu?", None),
+        ("Con số gần 79.000 đảng viên, hơn 5.700 chi bộ là tính đến thời điểm nào vậy?", None),
+        ("Đúng hay sai: Đảng bộ Khối từng trực thuộc Hà Nội? Nếu đúng thì từ năm nào?", None),
+    ],
+)
+def test_the_asked_part_of_a_long_message(message: str, ask: str | None) -> None:
+    found = asked_part(message)
+    assert (found.strip() if found else None) == ask
+
+
+def test_scene_setting_words_weigh_less_than_the_ask(engine: Engine) -> None:
+    question = (
+        "Hôm qua họp chi bộ mọi người tranh luận mãi mà không ai nhớ chắc chắn. "
+        "Quyết định 47-QĐ/TW do cơ quan nào ban hành?"
+    )
+    analysis = engine.lexicon.analyze(question)
+    assert {"tranh", "luan", "nho"} <= analysis.context and "47" not in analysis.context
+    weights = {t.folded: t.weight for t in engine.matcher.terms(analysis)}
+    scene = sum(w for f, w in weights.items() if f in analysis.context)
+    assert scene <= 0.5 * (sum(weights.values()) - scene) + 1e-9
+    best = engine.matcher.rank(analysis, limit=1)[0]
+    assert best.entry_id == "thanh-lap-lai-2007"
 
 
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
