@@ -259,6 +259,16 @@ FILLER_PHRASES = [
     "bài thu hoạch",
     "thấy bảo",
     "đọc thấy",
+    # requests about the form of the answer rather than its subject
+    "cho biết chính xác",
+    "chính xác",
+    "phân tích",
+    "trích dẫn",
+    "trích nguyên văn",
+    "nguyên văn",
+    "có đúng là",
+    "có phải là",
+    "mọi người",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "
