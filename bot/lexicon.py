@@ -269,6 +269,8 @@ FILLER_PHRASES = [
     "có đúng là",
     "có phải là",
     "mọi người",
+    "rốt cuộc",
+    "rốt cục",
 ]
 FILLER_WORDS = frozenset(
     "ạ à ơi nhé nha nhỉ vậy thế hả hở ha chứ ấy đấy nhờ giúp mình tôi em tớ bạn ad admin bot "

@@ -306,6 +306,11 @@ class Matcher:
         self._weight_total = np.where(totals > 0, totals, 1.0)
         # A tiny share for shorter phrasings breaks ties between equal overlaps.
         self._tiebreak = np.where(totals > 0, 1e-6 / self._weight_total, 0.0)
+        cited_by: dict[str, list[int]] = defaultdict(list)  # source id -> phrasings citing it
+        for i, p in enumerate(self.phrasings):
+            for source in self.entry_sources[p.entry_id]:
+                cited_by[source].append(i)
+        self._cited_by = {s: np.asarray(ix, dtype=np.intp) for s, ix in cited_by.items()}
         self._by_words: dict[str, int] = {}  # a phrasing's words, sorted -> its first phrasing
         for i, p in enumerate(self.phrasings):
             self._by_words.setdefault(p.sorted_str, i)
@@ -380,20 +385,20 @@ class Matcher:
                             term = QueryTerm(fixed, fixed, False, self._typo_weight(fixed), fo)
                 if term.weight > FUNCTION_WEIGHT:
                     term = self._in_context(term, acc, marked, *context)
-            if analysis.context and fo in analysis.context:
-                term = replace(term, weight=term.weight * CONTEXT_WEIGHT)
             out.setdefault((term.folded, term.accented if term.marked else None), term)
         terms = list(out.values())
-        if analysis.context:
-            scene = sum(t.weight for t in terms if t.folded in analysis.context)
-            ask = sum(t.weight for t in terms) - scene
-            if scene > CONTEXT_SHARE * ask > 0:
-                scale = CONTEXT_SHARE * ask / scene
-                terms = [
-                    replace(t, weight=t.weight * scale) if t.folded in analysis.context else t
-                    for t in terms
-                ]
-        return terms
+        if not analysis.context:
+            return terms
+        scene_words = analysis.context
+        asked = [t for t in terms if t.folded not in scene_words and t.weight > FUNCTION_WEIGHT]
+        if len(asked) < 2:  # "Rốt cuộc là bao nhiêu?": the ask points back at the scene
+            return terms
+        scene = CONTEXT_WEIGHT * sum(t.weight for t in terms if t.folded in scene_words)
+        ask = sum(t.weight for t in terms if t.folded not in scene_words)
+        scale = CONTEXT_WEIGHT * min(1.0, CONTEXT_SHARE * ask / scene) if scene else 1.0
+        return [
+            replace(t, weight=t.weight * scale) if t.folded in scene_words else t for t in terms
+        ]
 
     def respelled(self, analysis: Analysis, terms: list[QueryTerm] | None = None) -> Analysis:
         """The analysis again with typos corrected, when a correction completes a phrase the
@@ -571,6 +576,12 @@ class Matcher:
             if answer is not None and (rank_ < 2 or len(answer) <= COMMON_POSTINGS):
                 touched.append(answer)
                 credit.append(t.weight * ANSWER_CREDIT)
+        if analysis.sources:  # "theo bài báo năm 2017": the words are the citing entries' own
+            named = sum(t.weight for t in terms if t.folded in analysis.source_words)
+            citing = [self._cited_by[s] for s in analysis.sources if s in self._cited_by]
+            if named and citing:
+                touched.append(np.unique(np.concatenate(citing)))
+                credit.append(named * HIDDEN_CREDIT)
         if not touched:
             return []
         bound = np.bincount(  # every weight is positive: a phrasing is touched when > 0

@@ -116,7 +116,9 @@ SOURCES = [
                        "Website liên kết"],
         "cited_as": ["bài viết năm 2023", "bài viết 93 năm", "bài 93 năm",
                      "bài viết kỷ niệm 93 năm", "bài viết ngành tổ chức",
-                     "bài viết về ngành tổ chức"],
+                     "bài viết về ngành tổ chức",
+                     "bài 93 năm ngành tổ chức", "bài viết 93 năm ngành tổ chức",
+                     "bài kỷ niệm 93 năm ngành tổ chức", "bài viết kỷ niệm 93 năm ngành tổ chức"],
     },
 ]
 

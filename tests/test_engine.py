@@ -566,6 +566,22 @@ def test_scene_setting_words_weigh_less_than_the_ask(engine: Engine) -> None:
     assert best.entry_id == "thanh-lap-lai-2007"
 
 
+def test_an_ask_that_points_back_at_the_scene_keeps_the_scene_whole(engine: Engine) -> None:
+    question = (
+        "Em đọc bài 70 năm thấy ghi hồi mới lập Liên chi chỉ có vài chục đảng viên, mà chỗ "
+        "khác lại ghi mấy trăm. Rốt cuộc là bao nhiêu ạ?"
+    )
+    analysis = engine.lexicon.analyze(question)
+    assert analysis.context  # the ask is the last sentence...
+    plain = engine.lexicon.analyze(question)
+    plain.context = set()
+    weights = [t.weight for t in engine.matcher.terms(analysis)]
+    assert weights == [t.weight for t in engine.matcher.terms(plain)]  # ...but names nothing
+    result = ask(engine, question)
+    first = result.entry_id or result.suggestions[0].entry_id
+    assert first == "so-dang-vien-1948"
+
+
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
     assert "WHY" not in engine.lexicon.analyze("ra sao").intents
     assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded
