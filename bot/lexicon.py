@@ -269,6 +269,11 @@ FILLER_PHRASES = [
     "có đúng là",
     "có phải là",
     "mọi người",
+    "chọn đáp án đúng",
+    "chọn đáp án",
+    "đáp án đúng",
+    "điền vào chỗ trống",
+    "chỗ trống",
     "rốt cuộc",
     "rốt cục",
 ]
@@ -381,6 +386,12 @@ def asked_part(text: str) -> str | None:
     return ask
 
 
+# Quiz contests: "Câu 5: ... ? A. 11/4/2007 B. 12/9/2016 C. ..." The number and the options are
+# not the subject (the options would read as numbers the question names); the answer gives the fact.
+_EXAM_NUMBER = re.compile(r"^\s*c[âa]u(?:\s+h[ỏo]i)?\s*\d+\s*[:.)]\s*", re.IGNORECASE)
+_OPTIONS = re.compile(r"(?:^|\s)A\s*[.):]\s+\S.*?\sB\s*[.):]\s+\S.*$", re.DOTALL)
+
+
 def _words(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
@@ -485,6 +496,7 @@ class Lexicon:
 
     def _analyze(self, text: str) -> Analysis:
         text = unicodedata.normalize("NFC", text)
+        text = _OPTIONS.sub(" ", _EXAM_NUMBER.sub(" ", text))
         text = _NEGATED_CLAUSE.sub(" ", text)
         if self._upper_re is not None:
             text = self._upper_re.sub(lambda m: f" {self._upper[m.group(1)]} ", text)

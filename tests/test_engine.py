@@ -582,6 +582,19 @@ def test_an_ask_that_points_back_at_the_scene_keeps_the_scene_whole(engine: Engi
     assert first == "so-dang-vien-1948"
 
 
+def test_quiz_contest_numbering_and_options_are_not_the_subject(engine: Engine) -> None:
+    question = (
+        "Câu 7: Bộ Chính trị ban hành Quyết định 47-QĐ/TW lập Đảng bộ Khối vào ngày nào? "
+        "A. 12/9/2016 B. 11/4/2007 C. 07/11/1948 D. 17/01/2023"
+    )
+    analysis = engine.lexicon.analyze(question)
+    assert "câu" not in analysis.tokens and "2016" not in " ".join(analysis.tokens)
+    result = ask(engine, question)
+    assert result.status == "answered" and "11/4/2007" in result.answer
+    blank = engine.lexicon.analyze("Điền vào chỗ trống: Đảng bộ Khối được lập năm ……")
+    assert blank.folded == engine.lexicon.analyze("Đảng bộ Khối được lập năm ……").folded
+
+
 def test_sao_inside_a_question_is_a_word(engine: Engine) -> None:
     assert "WHY" not in engine.lexicon.analyze("ra sao").intents
     assert "sao" in engine.lexicon.analyze("ngôi sao vàng").folded
