@@ -111,7 +111,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Chat with the bot in the terminal (Ctrl-D or 'thoát' to leave)."""
+    """Chat with the bot in the terminal (Ctrl-D, 'thoát' or '/quit' to leave)."""
     engine = _load(args)
     print("Hỏi đáp Đảng bộ Khối — trò chuyện trong terminal. Gõ câu hỏi, Ctrl-D để thoát.")
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
@@ -127,7 +127,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if question.strip().lower() in {"thoát", "thoat", "exit", "quit"}:
+        if question.strip().lower().lstrip("/") in {"thoát", "thoat", "exit", "quit"}:
             return 0
         if question.strip():
             print("Bot: " + format_result(engine.answer(question)))

@@ -99,6 +99,12 @@ def test_bare_command_without_token_starts_the_terminal_chat() -> None:
     assert "1948" in proc.stdout
 
 
+def test_chat_leaves_on_a_slash_command_too() -> None:
+    proc = run("chat", stdin="/quit\nđảng bộ khối thành lập năm nào\n")
+    assert proc.returncode == 0
+    assert proc.stdout.count("Bạn:") == 1  # left at the first prompt
+
+
 @pytest.mark.parametrize("command", ["ask", "check", "chat", "bench", "eval", "run"])
 def test_every_command_has_help(command: str) -> None:
     proc = run(command, "--help")
