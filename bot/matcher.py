@@ -342,7 +342,8 @@ class Matcher:
         """Question words with weights, correcting typos against the vocabulary.
 
         A word typed with marks is weighed by its accented form ("quân" is rare here even
-        though "quan" is everywhere); one typed without marks by its folded form.
+        though "quan" is everywhere); one typed without marks by its folded form. Words said
+        only while setting the scene of a long message weigh less than those of its ask.
         """
         # Two words that differ only in their marks ("ký" and "kỷ niệm") are two terms, unless
         # the same pair of words comes back ("kinh nghiệm … kinh nghiêm": a slip, not a word).
