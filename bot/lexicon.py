@@ -55,7 +55,7 @@ INTENT_PHRASES: dict[str, list[str]] = {
         # "about how many": the hedge says nothing of its own
         *(
             f"{hedge} {q}"
-            for hedge in ("khoảng", "tầm", "cỡ", "chừng", "độ")
+            for hedge in ("khoảng", "tầm", "cỡ", "chừng", "độ", "xấp xỉ")
             for q in ("bao nhiêu", "mấy")
         ),
     ],
