@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from bot import compose
 from bot.knowledge import (
@@ -83,19 +84,63 @@ class Sentence:
     pairs: frozenset[tuple[str, str]] = frozenset()  # adjacent folded words
 
 
+class Thresholds(NamedTuple):
+    """When the engine answers, suggests entries, or says the documents do not hold it."""
+
+    answer_at: float
+    min_lead: float
+    clear_at: float
+    clear_margin: float
+    suggest_at: float
+    long_terms: float
+    long_at: float
+    long_margin: float
+
+    def confident(self, top: float, runner_up: float, precision: float, n_terms: int) -> bool:
+        """Answer when the best entry scores high and is not a close call with the next one,
+        or scores fairly high with a clear lead and is not a bare keyword ("nghị quyết")
+        that covers a small part of the phrasing (``precision``), or when a long question
+        (``n_terms`` words) scores fairly high with some lead."""
+        lead = top - runner_up
+        return (
+            (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT))
+            or (top >= self.clear_at and lead >= self.clear_margin and precision >= CLEAR_PRECISION)
+            or (n_terms >= self.long_terms and top >= self.long_at and lead >= self.long_margin)
+        )
+
+    def describe(self) -> str:
+        """The thresholds as curators read them."""
+        long_rule = (
+            f", or with {self.long_terms:.0f}+ words ≥ {self.long_at:.2f} leading by "
+            f"{self.long_margin:.2f}"
+            if self.long_terms < NO_LONG_RULE[0]
+            else ""
+        )
+        return (
+            f"answer ≥ {self.answer_at:.2f} leading by {self.min_lead:.2f}, or ≥ "
+            f"{self.clear_at:.2f} leading by {self.clear_margin:.2f}{long_rule}; "
+            f"suggest ≥ {self.suggest_at:.2f}"
+        )
+
+
+NO_LONG_RULE = (99.0, 1.0, 1.0)  # (long_terms, long_at, long_margin) with the long rule off
+
+
 class Engine:
     """Answers questions from one loaded, validated knowledge base."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self.answer_at = ANSWER_AT
-        self.clear_at = CLEAR_AT
-        self.long_terms = LONG_TERMS
-        self.long_at = LONG_AT
-        self.long_margin = LONG_MARGIN
-        self.clear_margin = CLEAR_MARGIN
-        self.min_lead = MIN_LEAD
-        self.suggest_at = SUGGEST_AT
+        self.thresholds = Thresholds(
+            ANSWER_AT,
+            MIN_LEAD,
+            CLEAR_AT,
+            CLEAR_MARGIN,
+            SUGGEST_AT,
+            LONG_TERMS,
+            LONG_AT,
+            LONG_MARGIN,
+        )
         references: dict[str, set[str]] = {}
         for source in kb.sources.values():
             for phrase in source.cited_as:
@@ -267,7 +312,7 @@ class Engine:
             return self._entry_result(question, entry, score, analysis, today, ranked)
         if (
             best is not None
-            and best.score >= self.suggest_at
+            and best.score >= self.thresholds.suggest_at
             and best.precision >= SUGGEST_PRECISION
         ):
             return Result(
@@ -327,7 +372,11 @@ class Engine:
         bộ") splits its score between their entries; answer with the best-ranked entry built
         on one of those figures, which then gives the others too. Asked for now, one figure is
         enough (``least=1``: "từ 6 chi bộ mà nay đã lên tới bao nhiêu chi bộ?")."""
-        if HOW_MANY not in analysis.intents or not ranked or ranked[0].score < self.suggest_at:
+        if (
+            HOW_MANY not in analysis.intents
+            or not ranked
+            or ranked[0].score < self.thresholds.suggest_at
+        ):
             return None
         named = {
             f.id
@@ -338,7 +387,7 @@ class Engine:
             return None
         for scored in ranked:
             entry = self.kb.entries[scored.entry_id]
-            if entry.fact in named and scored.score >= self.suggest_at:
+            if entry.fact in named and scored.score >= self.thresholds.suggest_at:
                 return entry, scored.score
         if least == 1 and len(named) == 1:  # asked for now: the figure's entry, ranked or not
             built = self.fact_entries.get(named.pop())
@@ -373,21 +422,9 @@ class Engine:
         return any(find_phrase(analysis.folded, phrase) >= 0 for phrase in self.fact_terms[fact.id])
 
     def confident(self, ranked: list[Scored], n_terms: int = 0) -> bool:
-        """Answer when the best entry scores high and is not a close call with the next one,
-        or scores fairly high with a clear lead and is not a bare keyword ("nghị quyết")
-        that covers a small part of the phrasing, or when a long question (``n_terms`` words)
-        scores fairly high with some lead."""
-        top = ranked[0].score
-        lead = top - (ranked[1].score if len(ranked) > 1 else 0.0)
-        return (
-            (top >= self.answer_at and (lead >= self.min_lead or top >= SURE_AT))
-            or (
-                top >= self.clear_at
-                and lead >= self.clear_margin
-                and ranked[0].precision >= CLEAR_PRECISION
-            )
-            or (n_terms >= self.long_terms and top >= self.long_at and lead >= self.long_margin)
-        )
+        """Whether the best of ``ranked`` is answered (``Thresholds.confident``)."""
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        return self.thresholds.confident(ranked[0].score, runner_up, ranked[0].precision, n_terms)
 
     def answer_entry(self, entry_id: str, *, today: date | None = None) -> Result | None:
         """The answer of one entry (a button press); None when the id is unknown."""
@@ -495,7 +532,7 @@ class Engine:
     def _suggest(
         self, ranked: list[Scored], top: float, force: bool = False
     ) -> tuple[Suggestion, ...]:
-        floor = min(self.suggest_at * 0.8, top - 0.2) if not force else 0.0
+        floor = min(self.thresholds.suggest_at * 0.8, top - 0.2) if not force else 0.0
         picked = [s for s in ranked if s.score >= floor][:MAX_SUGGESTIONS]
         if len(picked) < 2:
             picked = ranked[:2]
@@ -609,10 +646,7 @@ class Engine:
             )
             if s.missing:
                 lines.append(f"       unexplained: {', '.join(s.missing)}")
-        lines.append(
-            f"thresholds: answer ≥ {self.answer_at}, or ≥ {self.clear_at} leading by "
-            f"{self.clear_margin}; suggest ≥ {self.suggest_at}"
-        )
+        lines.append(f"thresholds: {self.thresholds.describe()}")
         return lines
 
     def self_test(self) -> tuple[int, int, list[dict[str, str | None]]]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine import CLEAR_PRECISION, SURE_AT, Engine
+from bot.engine import NO_LONG_RULE, Engine, Thresholds
 from bot.results import Result
 from bot.vntext import fold, nfc_ws
 
@@ -235,11 +235,6 @@ def _print_report(
     return summary
 
 
-# answer_at, min_lead, clear_at, clear_margin, suggest_at, long_terms, long_at, long_margin
-Settings = tuple[float, float, float, float, float, float, float, float]
-NO_LONG_RULE = (99.0, 1.0, 1.0)  # the long-question rule off
-
-
 @dataclass
 class _Outcomes:
     """What one question gets under any thresholds: scores, and the three possible replies."""
@@ -255,7 +250,7 @@ class _Outcomes:
 
 
 def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outcomes]:
-    saved = (engine.answer_at, engine.clear_at, engine.suggest_at, engine.long_terms)
+    saved = engine.thresholds
     out: list[_Outcomes] = []
     try:
         for item in items:
@@ -270,32 +265,28 @@ def _outcomes(engine: Engine, items: list[Item], splits: set[str]) -> list[_Outc
                 second = ranked[1].score if len(ranked) > 1 else 0.0
                 replies = []
                 for answer_at, suggest_at in ((0.0, 0.0), (9.0, 0.0), (9.0, 9.0)):
-                    engine.answer_at = engine.clear_at = answer_at
-                    engine.suggest_at = suggest_at
-                    engine.long_terms = 0 if answer_at == 0.0 else 10**6
+                    engine.thresholds = saved._replace(
+                        answer_at=answer_at,
+                        clear_at=answer_at,
+                        suggest_at=suggest_at,
+                        long_terms=0 if answer_at == 0.0 else 10**6,
+                    )
                     replies.append(judge(item, engine.answer(q, today=TODAY)))
                 precision = ranked[0].precision if ranked else 0.0
                 n_terms = len(terms)
                 out.append(_Outcomes(item, top, second, precision, n_terms, *replies))
     finally:
-        engine.answer_at, engine.clear_at, engine.suggest_at, engine.long_terms = saved
+        engine.thresholds = saved
     return out
 
 
-def _replay(outcomes: list[_Outcomes], settings: Settings) -> tuple[float, float, float]:
+def _replay(outcomes: list[_Outcomes], settings: Thresholds) -> tuple[float, float, float]:
     """(accuracy, abstention, confidently-wrong rate) of one threshold setting."""
-    answer_at, min_lead, clear_at, margin, suggest_at, long_terms, long_at, long_margin = settings
     tally = {"in_scope": Tally(), "negative": Tally()}
     for o in outcomes:
-        lead = o.top - o.runner_up
-        confident = (
-            (o.top >= answer_at and (lead >= min_lead or o.top >= SURE_AT))
-            or (o.top >= clear_at and lead >= margin and o.precision >= CLEAR_PRECISION)
-            or (o.n_terms >= long_terms and o.top >= long_at and lead >= long_margin)
-        )
-        if confident:
+        if settings.confident(o.top, o.runner_up, o.precision, o.n_terms):
             reply = o.answered
-        elif o.top >= suggest_at:
+        elif o.top >= settings.suggest_at:
             reply = o.suggested
         else:
             reply = o.fallback
@@ -309,7 +300,7 @@ def _replay(outcomes: list[_Outcomes], settings: Settings) -> tuple[float, float
 
 def calibrate(
     engine: Engine, items: list[Item], splits: frozenset[str] = frozenset({"dev"})
-) -> Settings:
+) -> Thresholds:
     """Pick thresholds on the given splits (dev by default): the most in-scope answers while
     abstention and confident errors keep a margin over the release bar, even with every threshold
     ``SAFETY_STEP`` lower (a setting at the very edge of what dev allows does not carry over
@@ -318,39 +309,11 @@ def calibrate(
     Each question is ranked once; the thresholds are then replayed over the recorded scores.
     """
     settings = _tune(_outcomes(engine, items, set(splits)))
-    _apply(engine, settings)
+    engine.thresholds = settings
     return settings
 
 
-def _apply(engine: Engine, settings: Settings) -> None:
-    (
-        engine.answer_at,
-        engine.min_lead,
-        engine.clear_at,
-        engine.clear_margin,
-        engine.suggest_at,
-        long_terms,
-        engine.long_at,
-        engine.long_margin,
-    ) = settings
-    engine.long_terms = int(long_terms)
-
-
-def _settings_of(engine: Engine) -> Settings:
-    """The engine's thresholds, as ``_apply`` sets them."""
-    return (
-        engine.answer_at,
-        engine.min_lead,
-        engine.clear_at,
-        engine.clear_margin,
-        engine.suggest_at,
-        float(engine.long_terms),
-        engine.long_at,
-        engine.long_margin,
-    )
-
-
-def _tune(outcomes: list[_Outcomes]) -> Settings:
+def _tune(outcomes: list[_Outcomes]) -> Thresholds:
     """The thresholds ``calibrate`` picks, replayed over recorded outcomes."""
 
     def feasible(abstention: float, wrong: float) -> bool:
@@ -366,10 +329,12 @@ def _tune(outcomes: list[_Outcomes]) -> Settings:
             for clear_at in [x / 100 for x in range(low, int(answer_at * 100) + 1, 3)]:
                 for margin in (0.06, 0.09, 0.12, 0.15, 0.2, 9.0):
                     settings = (answer_at, min_lead, clear_at, margin, min(clear_at, 0.5))
-                    accuracy, abstention, wrong = _replay(outcomes, (*settings, *NO_LONG_RULE))
+                    accuracy, abstention, wrong = _replay(
+                        outcomes, Thresholds(*settings, *NO_LONG_RULE)
+                    )
                     lower = (answer_at - SAFETY_STEP, min_lead, clear_at - SAFETY_STEP, margin)
                     _, abstention_low, wrong_low = _replay(
-                        outcomes, (*lower, min(lower[2], 0.5), *NO_LONG_RULE)
+                        outcomes, Thresholds(*lower, min(lower[2], 0.5), *NO_LONG_RULE)
                     )
                     if feasible(abstention, wrong) and feasible(abstention_low, wrong_low):
                         objective = 2.0 + accuracy
@@ -392,18 +357,18 @@ def _tune_long(
     outcomes: list[_Outcomes],
     base: tuple[float, float, float, float, float],
     feasible: Callable[[float, float], bool],
-) -> Settings:
+) -> Thresholds:
     """The long-question rule, tuned with the other thresholds fixed: the most in-scope answers
     that stay within the targets, also with its threshold ``SAFETY_STEP`` lower; off when no
     setting gains anything."""
-    best_accuracy = _replay(outcomes, (*base, *NO_LONG_RULE))[0]
-    best: Settings = (*base, *NO_LONG_RULE)
+    best = Thresholds(*base, *NO_LONG_RULE)
+    best_accuracy = _replay(outcomes, best)[0]
     for long_terms in (12.0, 14.0, 16.0, 18.0, 20.0, 24.0):
         for long_at in [x / 100 for x in range(60, int(base[0] * 100), 2)]:
             for long_margin in (0.03, 0.06, 0.09):  # never a close call
-                settings = (*base, long_terms, long_at, long_margin)
+                settings = Thresholds(*base, long_terms, long_at, long_margin)
                 accuracy, abstention, wrong = _replay(outcomes, settings)
-                low = (*base, long_terms, long_at - SAFETY_STEP, long_margin)
+                low = settings._replace(long_at=long_at - SAFETY_STEP)
                 _, abstention_low, wrong_low = _replay(outcomes, low)
                 if (
                     feasible(abstention, wrong)
@@ -438,7 +403,7 @@ def run_eval(
     _print_report(
         tallies,
         cites,
-        f"split: {split} ({_thresholds(_settings_of(engine))})",
+        f"split: {split} ({engine.thresholds.describe()})",
     )
     if verbose:
         print("\nfailures (base and no-marks variants):")
@@ -451,19 +416,6 @@ def run_eval(
     return 0
 
 
-def _thresholds(settings: Settings) -> str:
-    answer_at, min_lead, clear_at, margin, suggest_at, long_terms, long_at, long_margin = settings
-    long_rule = (
-        f", or with {long_terms:.0f}+ words ≥ {long_at:.2f} leading by {long_margin:.2f}"
-        if long_terms < NO_LONG_RULE[0]
-        else ""
-    )
-    return (
-        f"answer ≥ {answer_at:.2f} leading by {min_lead:.2f}, or ≥ {clear_at:.2f} leading by "
-        f"{margin:.2f}{long_rule}; suggest ≥ {suggest_at:.2f}"
-    )
-
-
 def _cross_fit(engine: Engine, items: list[Item]) -> int:
     """Two-fold calibration: tune on dev and report on test, then tune on test and report on
     dev, so every reported figure comes from questions the thresholds never saw. The
@@ -473,12 +425,12 @@ def _cross_fit(engine: Engine, items: list[Item]) -> int:
     outcomes = {split: _outcomes(engine, items, {split}) for split in ("dev", "test")}
     for tune, report in (("dev", "test"), ("test", "dev")):
         settings = _tune(outcomes[tune])
-        _apply(engine, settings)
+        engine.thresholds = settings
         tallies, cites, _ = evaluate(engine, items, {report})
         _print_report(
-            tallies, cites, f"tuned on {tune} ({_thresholds(settings)}), reported on {report}"
+            tallies, cites, f"tuned on {tune} ({settings.describe()}), reported on {report}"
         )
     settings = _tune(outcomes["dev"] + outcomes["test"])
-    _apply(engine, settings)
-    print(f"\ntuned on both halves, for bot/engine.py: {_thresholds(settings)}")
+    engine.thresholds = settings
+    print(f"\ntuned on both halves, for bot/engine.py: {settings.describe()}")
     return 0

@@ -714,7 +714,7 @@ class Matcher:
         p: Phrasing,
         terms: list[QueryTerm],
         by_entry: dict[str, list[float]],
-        analysis: Analysis | None = None,
+        analysis: Analysis,
     ) -> float:
         """Weighted share of the question's words that the phrasing (or its entry) explains.
 
@@ -725,7 +725,7 @@ class Matcher:
             # Words naming a document the entry cites ("theo bài báo năm 2017") are its own.
             named = (
                 analysis.source_words
-                if analysis is not None and analysis.sources & self.entry_sources[p.entry_id]
+                if analysis.sources & self.entry_sources[p.entry_id]
                 else frozenset()
             )
             elsewhere = by_entry[p.entry_id] = self._entry_credit(p.entry_id, terms, named)

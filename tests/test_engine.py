@@ -642,6 +642,6 @@ def test_a_long_question_scoring_fairly_high_is_answered(engine: Engine) -> None
 
     ranked = [Scored("a", 0.68, "p", 0.7, 0.6, 0.7, 1.0), Scored("b", 0.6, "p", 0.6, 0.6, 0.6, 1.0)]
     assert not engine.confident(ranked, n_terms=6)  # a short question: a few shared words
-    assert engine.confident(ranked, n_terms=engine.long_terms)
+    assert engine.confident(ranked, n_terms=int(engine.thresholds.long_terms))
     close = [ranked[0], Scored("b", 0.67, "p", 0.6, 0.6, 0.6, 1.0)]
     assert not engine.confident(close, n_terms=30)  # even long, a close call is no answer

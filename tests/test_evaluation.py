@@ -104,8 +104,7 @@ def test_calibration_keeps_a_safety_step_from_the_edge(monkeypatch: pytest.Monke
     monkeypatch.setattr(ev, "_outcomes", lambda engine, items, splits: outcomes)
 
     class FakeEngine:
-        answer_at = clear_at = clear_margin = min_lead = suggest_at = 0.0
-        long_terms, long_at, long_margin = 99, 1.0, 1.0
+        thresholds = None  # set by calibrate
 
     settings = ev.calibrate(FakeEngine(), [])  # type: ignore[arg-type]
     assert settings[0] > 0.71
